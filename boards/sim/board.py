@@ -1,0 +1,153 @@
+# The desktop board: the firmware on the MicroPython unix port, its devices virtual.
+# Inputs arrive and outputs leave as JSON lines on stdin/stdout (docs/sim-protocol.md);
+# logs go to stderr. Storage is the host directory named by WASL_DATA.
+import asyncio
+import binascii
+import gc
+import json
+import os
+import sys
+import time
+
+from wasl import log
+from wasl.drivers.escpos import EscPos
+from wasl.hw import Hardware
+
+KEYS = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9",
+        "OK", "CANCEL", "CLEAR", "F1", "F2", "F3", "F4", "MENU", "UP", "DOWN")
+
+
+def emit(obj):
+    sys.stdout.write(json.dumps(obj))
+    sys.stdout.write("\n")
+
+
+class TextLCD:
+    """A character display's frame buffer; every change goes to the harness (its glass)."""
+
+    def __init__(self, rows=4, cols=20):
+        self.rows = rows
+        self.cols = cols
+        self.frame = [" " * cols] * rows
+
+    def show(self, rows):
+        rows = [r[:self.cols] + " " * (self.cols - len(r[:self.cols])) for r in rows[:self.rows]]
+        if rows != self.frame:
+            self.frame = rows
+            emit({"ev": "lcd", "rows": rows})
+
+
+class SimUart:
+    """The host end of a UART: bytes written by a driver go to the harness's virtual device
+    (tools/virtual/) in chunks of at most 192 bytes, like a UART's TX FIFO, and on flush()
+    (machine.UART.flush() waits for the bytes to leave on the device)."""
+
+    def __init__(self, port, size=192):
+        self.port = port
+        self._buf = bytearray(size)
+        self._mv = memoryview(self._buf)
+        self._n = 0
+
+    def write(self, data):
+        done = 0
+        total = len(data)
+        while done < total:
+            room = len(self._buf) - self._n
+            take = min(room, total - done)
+            self._mv[self._n:self._n + take] = data[done:done + take]
+            self._n += take
+            done += take
+            if self._n == len(self._buf):
+                self.flush()
+        return total
+
+    def flush(self):
+        if self._n:
+            out = sys.stdout
+            out.write('{"ev": "uart", "port": "')
+            out.write(self.port)
+            out.write('", "data": "')
+            out.write(binascii.b2a_base64(self._mv[:self._n], newline=False))
+            out.write('"}\n')
+            self._n = 0
+
+
+class SimClock:
+    """Host time, optionally shifted: WASL_TIME=<unix seconds> makes the terminal boot at that instant."""
+
+    def __init__(self):
+        start = os.getenv("WASL_TIME")
+        self._offset = int(start) - time.time() if start else 0
+
+    def time(self):
+        return time.time() + self._offset
+
+    def gmtime(self, t):
+        return time.gmtime(int(t))
+
+
+class SimBoard(Hardware):
+    name = "sim"
+
+    def __init__(self):
+        Hardware.__init__(self)
+        self.lcd = TextLCD(rows=4, cols=20)
+        self.printer = EscPos(SimUart("printer"), cols=32)
+        self.clock = SimClock()
+        self.storage_root = os.getenv("WASL_DATA") or "var/sim"
+
+    def trace(self, kind, value):
+        if kind == "state":
+            # live heap at each UI state (after a collection): the benchmarks read it
+            gc.collect()
+            emit({"ev": "state", "state": value, "heap": gc.mem_alloc()})
+        else:
+            emit({"ev": kind, "board": self.name, "version": value})
+
+    def beep(self, tone):
+        emit({"ev": "beep", "tone": tone})
+
+    def start(self):
+        return asyncio.create_task(self._read_stdin())
+
+    def _command(self, line):
+        try:
+            cmd = json.loads(line)
+        except ValueError:
+            log.warn("sim", "bad control line ignored")
+            return
+        if not isinstance(cmd, dict):
+            return
+        if "key" in cmd:
+            if cmd["key"] in KEYS:
+                self.events.post(("key", cmd["key"]))
+            else:
+                log.warn("sim", "unknown key %r ignored", cmd["key"])
+        elif "card" in cmd:
+            if isinstance(cmd["card"], dict):
+                self.events.post(("card", cmd["card"]))
+            else:
+                log.warn("sim", "card event without data ignored")
+        elif "card_removed" in cmd:
+            self.events.post(("card_removed",))
+        elif "quit" in cmd:
+            self.events.stop()
+
+    async def _read_stdin(self):
+        reader = asyncio.StreamReader(sys.stdin)
+        while True:
+            line = await reader.readline()
+            if not line:
+                break
+            line = line.strip()
+            if line:
+                self._command(line)
+        self.events.stop()
+
+    def shutdown(self, code):
+        emit({"ev": "exit", "code": code})
+        sys.exit(code)
+
+
+def build():
+    return SimBoard()

@@ -1,0 +1,94 @@
+# The application: boot (board -> parameters -> idle screen) and the idle loop that starts transactions.
+import asyncio
+import gc
+import sys
+
+import wasl
+from wasl import VERSION, log
+from wasl.events import Shutdown
+from wasl.host.iso8583 import Codec
+from wasl.host.link import Link, tls_context
+from wasl.host.spec import SPEC
+from wasl.txn.counters import Counters
+from wasl.txn.sale import Terminal, sale
+from wasl.ui.screen import DIGITS, Ui
+
+
+def idle_rows(term):
+    ui = term.ui
+    _, lt = term.times()
+    clock = "%02d/%02d %02d:%02d" % (lt[2], lt[1], lt[3], lt[4])
+    return (ui.lr(ui.t("app_title"), clock), term.params.merchant_name, "", ui.t("idle_hint"))
+
+
+async def idle_loop(term):
+    ui = term.ui
+    shown = None
+    ui.state("idle")
+    while True:
+        rows = idle_rows(term)
+        if rows != shown:
+            ui.show(*rows)
+            shown = rows
+        ev = await term.hw.events.get(1000)
+        if ev is None or ev[0] != "key":
+            continue
+        k = ev[1]
+        if k in DIGITS or k in ("OK", "F1", "MENU"):
+            await sale(term, k if k in DIGITS else None)
+            term.hw.events.clear()
+            shown = None
+            ui.state("idle")
+
+
+async def out_of_service(ui, reason):
+    log.error("boot", "out of service: %s", reason)
+    ui.state("error")
+    ui.show(ui.t("out_of_service"), ui.t("param_error"), reason[:ui.cols], reason[ui.cols:2 * ui.cols])
+    while True:
+        await ui.events.get()
+
+
+async def run(hw, codec, ctx):
+    ui = Ui(hw)
+    from wasl import params as pm
+
+    try:
+        p = pm.load(hw.storage_root)
+    except pm.ParamError as e:
+        await out_of_service(ui, str(e))
+        return
+    # boot-only code leaves RAM (the Params object stays)
+    del pm, sys.modules["wasl.params"], wasl.params
+    ui.set_language(p.language)
+    term = Terminal(hw, p, Counters(hw.storage_root), codec, Link.from_params(ctx, p), ui)
+    gc.collect()
+    log.info("boot", "Wasl %s terminal %s ready", VERSION, p.terminal_id)
+    await idle_loop(term)
+
+
+def main(board):
+    # The long-lived large blocks first, while the heap is still in one piece.
+    gc.collect()
+    codec = Codec(SPEC)
+    ctx = tls_context()
+    hw = board.build()
+    hw.trace("boot", VERSION)
+    code = 0
+    try:
+        asyncio.run(_main(hw, codec, ctx))
+    except Shutdown:
+        pass
+    except Exception as e:
+        log.exception("app", "fatal error", e)
+        code = 1
+    hw.shutdown(code)
+
+
+async def _main(hw, codec, ctx):
+    io = hw.start()           # the board's own tasks (input readers, device pollers)
+    try:
+        await run(hw, codec, ctx)
+    finally:
+        if io is not None:
+            io.cancel()

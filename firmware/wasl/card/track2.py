@@ -1,0 +1,81 @@
+# Track 2 (and track 2 equivalent) data: parsing, Luhn, expiry, masking.
+# The Card object holds sensitive data in memory only: never log it, journal it or print it whole.
+
+
+class CardError(ValueError):
+    """The card data is unusable. `.key` names the message (wasl/ui/strings.py)."""
+
+    def __init__(self, key, detail=""):
+        super().__init__(detail or key)
+        self.key = key
+
+
+def luhn_ok(pan):
+    total = 0
+    odd = True
+    for i in range(len(pan) - 1, -1, -1):
+        d = ord(pan[i]) - 48
+        if not odd:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+        odd = not odd
+    return total % 10 == 0
+
+
+def mask_pan(pan):
+    """First 6 and last 4 digits at most; the rest as '*'."""
+    if len(pan) < 13:
+        return "*" * (len(pan) - 4) + pan[-4:]
+    return pan[:6] + "*" * (len(pan) - 10) + pan[-4:]
+
+
+class Card:
+    __slots__ = ("pan", "expiry", "service_code", "track2", "entry")
+
+    def __init__(self, pan, expiry, service_code, track2, entry):
+        self.pan = pan
+        self.expiry = expiry              # YYMM
+        self.service_code = service_code
+        self.track2 = track2
+        self.entry = entry                # 'swipe' | 'chip' | 'tap' | 'manual'
+
+    @property
+    def masked_pan(self):
+        return mask_pan(self.pan)
+
+    def wipe(self):
+        self.pan = self.track2 = ""
+
+
+def parse_track2(data, entry):
+    """Parse 'PAN=YYMMSSS...' (the chip's 'D' separator is accepted). Raise CardError."""
+    data = data.strip().upper()
+    if data[:1] == ";":
+        data = data[1:]
+    if data[-1:] == "?":
+        data = data[:-1]
+    data = data.replace("D", "=")
+    sep = data.find("=")
+    if sep < 0 or len(data) > 37:
+        raise CardError("card_read_error", "track 2 has no separator or is too long")
+    pan = data[:sep]
+    rest = data[sep + 1:]
+    if not (12 <= len(pan) <= 19) or not pan.isdigit():
+        raise CardError("card_read_error", "PAN length or characters")
+    if len(rest) < 7 or not rest.replace("=", "0").isdigit():
+        raise CardError("card_read_error", "expiry/service code")
+    if not luhn_ok(pan):
+        raise CardError("card_invalid", "PAN check digit")
+    return Card(pan, rest[:4], rest[4:7], data, entry)
+
+
+def check_expiry(card, year, month):
+    """Raise CardError when the card's YYMM is before the given date, or the month is impossible."""
+    yy = int(card.expiry[:2])
+    mm = int(card.expiry[2:4])
+    if not 1 <= mm <= 12:
+        raise CardError("card_read_error", "expiry month")
+    if (2000 + yy, mm) < (year, month):
+        raise CardError("card_expired")

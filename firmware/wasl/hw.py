@@ -1,0 +1,32 @@
+# What every board hands to the application. A board module (boards/<name>/board.py) subclasses this,
+# creates the real or virtual devices and fills the attributes:
+#   events        wasl.events.EventQueue fed by keypad / card reader tasks
+#   lcd           object with rows, cols and show(list_of_rows)
+#   printer       wasl.drivers.escpos.EscPos (or anything with print_lines)
+#   clock         object with time() (seconds) and gmtime(seconds) -> tuple
+#   storage_root  directory holding params.json, counters and the journal
+from wasl.events import EventQueue
+
+
+class Hardware:
+    name = "?"
+
+    def __init__(self):
+        self.events = EventQueue(16)
+        self.lcd = None
+        self.printer = None
+        self.clock = None
+        self.storage_root = ""
+
+    def trace(self, kind, value):
+        """Observable milestones (boot, UI state) for harnesses; no-op on a real board."""
+
+    def beep(self, tone):
+        """Buzzer: 'ok', 'error', 'key'."""
+
+    def start(self):
+        """Start the board's own asyncio tasks; return one task (or None) to cancel at shutdown."""
+        return None
+
+    def shutdown(self, code):
+        """Called last, with the application's exit code."""

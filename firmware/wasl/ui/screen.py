@@ -1,0 +1,131 @@
+# Screens on a character display (rows x cols) and the prompts that read the keypad.
+# The UI shows and asks; it never talks to the host or the printer.
+from wasl.money import format_amount
+from wasl.ui import strings
+
+try:
+    from micropython import const
+except ImportError:
+    def const(x):
+        return x
+
+_MAX_DIGITS = const(10)   # 99 999 999,99 DZD: the keypad never accepts more digits
+
+DIGITS = "0123456789"
+
+
+class Ui:
+    def __init__(self, hw, lang="fr"):
+        self.hw = hw
+        self.lcd = hw.lcd
+        self.rows = hw.lcd.rows
+        self.cols = hw.lcd.cols
+        self.events = hw.events
+        self.set_language(lang)
+
+    def set_language(self, lang):
+        self.lang = lang
+        self.tr = strings.table(lang)
+
+    def t(self, key):
+        return self.tr.get(key, key)
+
+    def state(self, name):
+        self.hw.trace("state", name)
+
+    def beep(self, tone):
+        self.hw.beep(tone)
+
+    def _fit(self, s, align):
+        s = s[:self.cols]
+        pad = self.cols - len(s)
+        if align == "c":
+            return " " * (pad // 2) + s + " " * (pad - pad // 2)
+        if align == "r":
+            return " " * pad + s
+        return s + " " * pad
+
+    def show(self, *rows, align="l"):
+        out = []
+        for i in range(self.rows):
+            out.append(self._fit(rows[i] if i < len(rows) else "", align))
+        self.lcd.show(out)
+
+    def lr(self, left, right):
+        """One row with `left` flush left and `right` flush right."""
+        gap = self.cols - len(left) - len(right)
+        return left + " " * max(1, gap) + right if gap >= 1 else (left + " " + right)[:self.cols]
+
+    def money(self, minor, params):
+        return format_amount(minor, params.currency_exponent) + " " + params.currency_alpha
+
+    async def message(self, rows, timeout_s, tone=None, state=None):
+        """Show rows until a key is pressed or timeout_s passes. Returns the key or None."""
+        if state:
+            self.state(state)
+        self.show(*rows, align="c")
+        if tone:
+            self.beep(tone)
+        while True:
+            ev = await self.events.get(timeout_s * 1000)
+            if ev is None:
+                return None
+            if ev[0] == "key":
+                return ev[1]
+
+    async def enter_amount(self, params, title, first_key=None):
+        """Amount in minor units, or None when cancelled / timed out.
+
+        Digits shift in from the right (typing 1 2 5 0 0 shows 125,00); CLEAR removes the last digit,
+        CANCEL leaves (or clears everything first if something is typed), OK confirms."""
+        self.state("amount")
+        digits = ""
+        err = note = ""
+        pending = first_key
+        while True:
+            amount = int(digits) if digits else 0
+            self.show(title, err or self.t("enter_amount"),
+                      self._fit(self.money(amount, params), "r"), note or self.t("ok_cancel"))
+            err = note = ""
+            if pending is not None:
+                ev, pending = ("key", pending), None
+            else:
+                ev = await self.events.get(params.idle_timeout_s * 1000)
+            if ev is None:
+                return None
+            if ev[0] != "key":
+                continue
+            k = ev[1]
+            if k in DIGITS:
+                if len(digits) >= _MAX_DIGITS:
+                    err = self.t("too_many_digits")
+                    self.beep("error")
+                elif digits or k != "0":
+                    digits += k
+            elif k == "CLEAR":
+                digits = digits[:-1]
+            elif k == "CANCEL":
+                return None
+            elif k == "OK":
+                if amount <= 0:
+                    err = self.t("amount_zero")
+                    self.beep("error")
+                elif amount > params.amount_max:
+                    err = self.t("amount_too_high")
+                    note = self.t("amount_max") + " " + format_amount(params.amount_max, params.currency_exponent)
+                    self.beep("error")
+                else:
+                    return amount
+
+    async def wait_card(self, params, title, amount):
+        """A ('card', data) event, or None when cancelled / timed out."""
+        self.state("card")
+        self.show(title, self._fit(self.money(amount, params), "r"), self.t("present_card"), self.t("present_card2"))
+        while True:
+            ev = await self.events.get(params.card_timeout_s * 1000)
+            if ev is None:
+                return None
+            if ev[0] == "card":
+                return ev[1]
+            if ev[0] == "key" and ev[1] == "CANCEL":
+                return None

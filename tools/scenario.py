@@ -1,0 +1,221 @@
+"""Headless scenario runner: acquirer simulator + firmware on the unix port, driven by a JSON scenario.
+
+    python -m tools.scenario host_tests/scenarios/sale_approved.json [--heap 64K] [--code romfs]
+
+Exits 0 only if every step held; the last line printed is one JSON summary. The format is in
+docs/scenarios.md.
+"""
+import argparse
+import base64
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+from tools.simlink import ROOT, AcqSim, Firmware, HarnessError, load_cards
+
+DEFAULT_TIMEOUT = 15
+# Luhn-valid runs of 13-19 digits: what a leaked PAN looks like.
+_DIGIT_RUN = re.compile(r"(?<!\d)\d{13,19}(?!\d)")
+
+
+def luhn_ok(digits):
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def find_pans(text):
+    return [m for m in _DIGIT_RUN.findall(text) if luhn_ok(m)]
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def rogue_ca(workdir):
+    d = os.path.join(workdir, "rogue-pki")
+    subprocess.run([sys.executable, "-m", "tools.acqsim.pki", d], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
+    with open(os.path.join(d, "ca.der"), "rb") as f:
+        return base64.b64encode(f.read()).decode()
+
+
+class Run:
+    def __init__(self, scenario, workdir, heap=None, code=None):
+        self.sc = scenario
+        self.workdir = workdir
+        self.heap = heap
+        self.code = code or ("romfs" if heap else "py")
+        self.cards = load_cards()
+        self.acq = None
+        self.fw = None
+        self.step_no = 0
+
+    def setup(self):
+        host_mode = self.sc.get("host", "simulator")
+        self.acq = AcqSim(os.path.join(self.workdir, "acq"), self.sc.get("acqsim_args", [])).start()
+        params = dict(self.sc.get("params", {}))
+        host = dict(params.pop("host", {}))
+        if host_mode == "unreachable":
+            host["port"] = free_port()
+        elif host_mode == "rogue_ca":
+            host["ca"] = rogue_ca(self.workdir)
+        elif host_mode != "simulator":
+            raise HarnessError("unknown host mode %r" % host_mode)
+        params["host"] = host
+        self.fw = Firmware(os.path.join(self.workdir, "term"), acq=self.acq, heap=self.heap, code=self.code,
+                           params=params, env=self.sc.get("env"))
+        self.fw.start()
+
+    def teardown(self):
+        if self.fw:
+            self.fw.stop()
+        if self.acq:
+            self.acq.stop()
+
+    # steps ---------------------------------------------------------------------------------------
+    def step(self, st):
+        fw = self.fw
+        t = st.get("timeout", DEFAULT_TIMEOUT)
+        if "wait_state" in st:
+            self.mark = fw.wait_state(st["wait_state"], t, since=getattr(self, "mark", 0))
+        elif "keys" in st:
+            fw.keys(*st["keys"])
+        elif "key" in st:
+            fw.key(st["key"])
+        elif "card" in st:
+            card = st["card"]
+            fw.card(self.cards[card] if isinstance(card, str) else card)
+        elif "sleep" in st:
+            time.sleep(st["sleep"])
+        elif "expect_screen" in st:
+            fw.wait_screen(st["expect_screen"], t)
+        elif "wait_receipts" in st:
+            fw.wait_receipts(st["wait_receipts"], t)
+        elif "expect_receipt" in st:
+            self.expect_receipt(st["expect_receipt"])
+        elif "expect_receipts" in st:
+            if len(fw.receipts) != st["expect_receipts"]:
+                raise HarnessError("%d receipts printed, expected %d" % (len(fw.receipts), st["expect_receipts"]))
+        elif "expect_ledger" in st:
+            self.expect_ledger(st["expect_ledger"])
+        elif "expect_beep" in st:
+            if st["expect_beep"] not in fw.beeps:
+                raise HarnessError("no %r beep (beeps: %s)" % (st["expect_beep"], fw.beeps))
+        else:
+            raise HarnessError("unknown step %s" % json.dumps(st))
+
+    def expect_receipt(self, exp):
+        rec = self.fw.receipts
+        i = exp.get("index", -1)
+        if not rec or i >= len(rec) or i < -len(rec):
+            raise HarnessError("no receipt %d (printed %d)" % (i, len(rec)))
+        text = rec[i]["text"]
+        for s in exp.get("contains", []):
+            if s not in text:
+                raise HarnessError("receipt %d lacks %r:\n%s" % (i, s, text))
+        for s in exp.get("not_contains", []):
+            if s in text:
+                raise HarnessError("receipt %d contains %r" % (i, s))
+
+    def expect_ledger(self, exp):
+        tid = self.fw.params["terminal_id"]
+        rows = self.acq.ledger_rows(tid)
+        if "count" in exp and len(rows) != exp["count"]:
+            raise HarnessError("ledger has %d rows for %s, expected %d" % (len(rows), tid, exp["count"]))
+        if "last" in exp:
+            if not rows:
+                raise HarnessError("ledger is empty")
+            last = rows[-1]
+            for k, v in exp["last"].items():
+                if last.get(k) != v:
+                    raise HarnessError("ledger last row %s=%r, expected %r" % (k, last.get(k), v))
+
+    def invariants(self):
+        """Checks that hold after every scenario."""
+        fw = self.fw
+        if fw.stdout_junk:
+            raise HarnessError("firmware wrote non-protocol lines on stdout: %r" % fw.stdout_junk[:3])
+        seen = {
+            "log": fw.log_text(),
+            "display": "\n".join("\n".join(s) for s in fw.screens),
+            "receipts": "\n".join(r["text"] for r in fw.receipts),
+        }
+        for where, text in seen.items():
+            pans = find_pans(text)
+            if pans:
+                raise HarnessError("a full PAN appears in the %s" % where)
+            if "=" in text and re.search(r"\d{12,19}=\d{4}", text):
+                raise HarnessError("track 2 data appears in the %s" % where)
+        for r in fw.receipts:
+            if r["unknown_commands"]:
+                raise HarnessError("the printer met %d unknown ESC/POS commands" % r["unknown_commands"])
+
+    def run(self):
+        t0 = time.monotonic()
+        summary = {"scenario": self.sc.get("name", "?"), "code": self.code, "heap": self.heap}
+        try:
+            self.setup()
+            for self.step_no, st in enumerate(self.sc["steps"], 1):
+                self.step(st)
+            self.fw.stop()
+            if self.fw.exit_code not in (0, None):
+                raise HarnessError("firmware exited with code %s:\n%s" % (self.fw.exit_code, self.fw.log_tail()))
+            self.invariants()
+            summary["passed"] = True
+        except HarnessError as e:
+            summary.update(passed=False, failed_step=self.step_no, error=str(e))
+        finally:
+            self.teardown()
+        summary.update(steps=len(self.sc["steps"]), seconds=round(time.monotonic() - t0, 2))
+        if self.fw:
+            summary.update(receipts=len(self.fw.receipts), heapsize=self.fw.heapsize)
+        return summary
+
+
+def run_file(path, heap=None, code=None, keep=None):
+    with open(path) as f:
+        sc = json.load(f)
+    if keep:
+        shutil.rmtree(keep, ignore_errors=True)
+    workdir = keep or tempfile.mkdtemp(prefix="wasl-scenario-")
+    try:
+        return Run(sc, workdir, heap, code).run()
+    finally:
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Run a Wasl scenario headless.")
+    ap.add_argument("scenario")
+    ap.add_argument("--heap", help="micropython -X heapsize for the firmware, e.g. 64K")
+    ap.add_argument("--code", choices=("py", "mpy", "romfs"),
+                    help="run sources, a compiled .mpy tree or a ROMFS image (default: py, romfs with --heap)")
+    ap.add_argument("--keep", help="keep the work directory (logs, params, ledger) here")
+    a = ap.parse_args(argv)
+    if not a.scenario:
+        ap.error("give a scenario file: make scenario S=host_tests/scenarios/sale_approved.json")
+    summary = run_file(a.scenario, a.heap, a.code, a.keep)
+    if not summary["passed"]:
+        print(summary["error"], file=sys.stderr)
+    print(json.dumps(summary))
+    return 0 if summary["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

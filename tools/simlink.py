@@ -1,0 +1,356 @@
+"""Harness library: run the acquirer simulator and the firmware on the MicroPython unix port, drive the
+sim board over its control channel (docs/sim-protocol.md) and observe the terminal like a person would.
+
+Used by the scenario runner (tools/scenario.py), the desktop front end (tools/simterm.py) and the tests.
+
+    with AcqSim(tmp / "acq") as acq, Firmware(tmp / "term", acq=acq, heap="64K", code="romfs") as fw:
+        fw.wait_state("idle")
+        fw.keys("12500", "OK")
+        fw.card(TEST_CARDS["visa_ok"])
+        fw.wait_state("approved")
+        fw.wait_receipts(2)
+"""
+import base64
+import copy
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from tools.virtual.printer import VirtualPrinter
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.dirname(sys.executable)
+MICROPYTHON = os.path.join(BIN, "micropython")
+PARAMS_TEMPLATE = os.path.join(ROOT, "boards", "sim", "params.json")
+CARDS_FILE = os.path.join(ROOT, "host_tests", "cards", "magstripe.json")
+
+
+def load_cards():
+    with open(CARDS_FILE) as f:
+        return json.load(f)["cards"]
+
+
+def parse_heap(text):
+    """'64K' -> 65536, '1M' -> 1048576, '50000' -> 50000."""
+    text = str(text).strip().upper()
+    mult = {"K": 1024, "M": 1024 * 1024}.get(text[-1:], 1)
+    return int(text[:-1] if mult > 1 else text) * mult
+
+
+class HarnessError(AssertionError):
+    pass
+
+
+class AcqSim:
+    """The acquirer simulator (tools/acqsim) as a child process."""
+
+    def __init__(self, state_dir, extra_args=(), start_timeout=30):
+        self.state_dir = str(state_dir)
+        self.extra_args = list(extra_args)
+        self.start_timeout = start_timeout
+        self.proc = None
+        self.info = None
+
+    def start(self):
+        os.makedirs(self.state_dir, exist_ok=True)
+        self._stderr = open(os.path.join(self.state_dir, "acqsim.log"), "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tools.acqsim", "--state", self.state_dir, "--port", "0"] + self.extra_args,
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=self._stderr, stdin=subprocess.DEVNULL)
+        box = {}
+
+        def read_ready():
+            box["line"] = self.proc.stdout.readline()
+
+        t = threading.Thread(target=read_ready, daemon=True)
+        t.start()
+        t.join(self.start_timeout)
+        line = box.get("line")
+        if not line:
+            self.stop()
+            raise HarnessError("acquirer simulator did not start (see %s/acqsim.log)" % self.state_dir)
+        self.info = json.loads(line)
+        return self
+
+    @property
+    def port(self):
+        return self.info["port"]
+
+    def host_params(self):
+        i = self.info
+        return {"address": i["address"], "port": i["port"], "server_name": i["server_name"], "ca": i["ca"]}
+
+    def ledger_rows(self, tid=None):
+        from tools.acqsim.ledger import Ledger
+        return Ledger(self.info["ledger"]).rows(tid)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc and self.proc.stdout:
+            self.proc.stdout.close()
+        if getattr(self, "_stderr", None):
+            self._stderr.close()
+            self._stderr = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def make_params(data_dir, host=None, overrides=None):
+    """Write data_dir/params.json from the sim template, the simulator's host block and overrides
+    (a dict merged one level deep: {"host": {"reply_timeout_s": 3}} keeps the other host keys)."""
+    with open(PARAMS_TEMPLATE) as f:
+        doc = json.load(f)
+    if host:
+        doc["host"].update(host)
+    for k, v in (overrides or {}).items():
+        if isinstance(v, dict) and isinstance(doc.get(k), dict):
+            doc[k].update(v)
+        else:
+            doc[k] = copy.deepcopy(v)
+    os.makedirs(data_dir, exist_ok=True)
+    with open(os.path.join(data_dir, "params.json"), "w") as f:
+        json.dump(doc, f, indent=1)
+    return doc
+
+
+_BUILD_LOCK = threading.Lock()
+
+
+def build_code(mode, board="sim"):
+    """Prepare the firmware for a code mode; return (MICROPYPATH, main script, romfs image or None)."""
+    if mode == "py":
+        return ".frozen:%s:%s" % (os.path.join(ROOT, "firmware"), os.path.join(ROOT, "boards", board)), \
+            os.path.join(ROOT, "firmware", "main.py"), None
+    from tools import mpybuild
+    out = os.path.join(ROOT, "build", board)
+    with _BUILD_LOCK:
+        count, errors = mpybuild.build(board, out)
+        if errors:
+            raise HarnessError("mpy build failed: %s" % "; ".join(errors))
+        if mode == "mpy":
+            return ".frozen:" + out, os.path.join(out, "main.py"), None
+        if mode != "romfs":
+            raise HarnessError("unknown code mode %r (py, mpy, romfs)" % mode)
+        image = os.path.join(ROOT, "build", board + ".romfs")
+        res = subprocess.run([os.path.join(BIN, "mpremote"), "romfs", "-o", image, "build", out],
+                             capture_output=True, text=True)
+        if res.returncode:
+            raise HarnessError("romfs build failed: %s" % res.stderr.strip())
+    return ".frozen", os.path.join(ROOT, "boards", board, "romboot.py"), image
+
+
+class Firmware:
+    """The terminal firmware on the unix port, with the sim board, as a child process.
+
+    code: 'py' (sources), 'mpy' (compiled tree, loaded into RAM as on a device without romfs) or
+    'romfs' (compiled tree in a ROMFS image, executed in place as from the device's flash; the
+    image's bytes are added to the heap size because the unix port has to keep them in its heap)."""
+
+    def __init__(self, data_dir, acq=None, heap=None, code="py", params=None, env=None, write_params=True):
+        self.data_dir = str(data_dir)
+        self.acq = acq
+        self.heap = heap
+        self.code = code
+        self.extra_env = env or {}
+        if write_params:
+            self.params = make_params(self.data_dir, acq.host_params() if acq else None, params)
+        self.proc = None
+        self.lcd = [""] * 4
+        self.screens = []       # every LCD frame, in order
+        self.states = []        # every UI state, in order
+        self.receipts = []      # {"text", "escpos", "unknown_commands"}
+        self.beeps = []
+        self.events = []        # every control-channel event
+        self.exit_code = None
+        self.stdout_junk = []   # stdout lines that were not protocol JSON (must stay empty)
+        self.heapsize = None
+        self._cond = threading.Condition()
+        self._printer = VirtualPrinter(self._on_cut)
+
+    # process ------------------------------------------------------------------------------------
+    def start(self):
+        path, script, image = build_code(self.code)
+        env = dict(os.environ)
+        env.update({"MICROPYPATH": path, "WASL_DATA": self.data_dir})
+        if image:
+            env["WASL_ROMFS"] = image
+        env.update(self.extra_env)
+        cmd = [MICROPYTHON]
+        if self.heap:
+            size = parse_heap(self.heap)
+            if image:
+                size += os.path.getsize(image)
+            self.heapsize = size
+            cmd += ["-X", "heapsize=%d" % size]
+        cmd.append(script)
+        self.log_path = os.path.join(self.data_dir, "firmware.log")
+        self._stderr = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self._stderr, env=env)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        return self
+
+    def _read(self):
+        for raw in self.proc.stdout:
+            line = raw.decode("utf-8", "replace").strip()
+            if not line:
+                continue
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                with self._cond:
+                    self.stdout_junk.append(line)
+                    self._cond.notify_all()
+                continue
+            with self._cond:
+                self._event(ev)
+                self._cond.notify_all()
+        rc = self.proc.wait()
+        with self._cond:
+            if self.exit_code is None:
+                self.exit_code = rc
+            self.exited = True
+            self._cond.notify_all()
+
+    def _event(self, ev):
+        self.events.append(ev)
+        kind = ev.get("ev")
+        if kind == "lcd":
+            self.lcd = ev["rows"]
+            self.screens.append(ev["rows"])
+        elif kind == "state":
+            self.states.append(ev["state"])
+        elif kind == "uart" and ev.get("port") == "printer":
+            self._printer.feed(base64.b64decode(ev["data"]))
+        elif kind == "beep":
+            self.beeps.append(ev["tone"])
+        elif kind == "exit":
+            self.exit_code = ev["code"]
+
+    def _on_cut(self, text, raw, unknown):
+        self.receipts.append({"text": text, "escpos": raw, "unknown_commands": unknown})
+
+    def log_text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def send(self, obj):
+        try:
+            self.proc.stdin.write((json.dumps(obj) + "\n").encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            raise HarnessError("firmware is not running (exit %s); log:\n%s" % (self.exit_code, self.log_tail()))
+
+    def log_tail(self, n=20):
+        try:
+            return "\n".join(self.log_text().splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self, timeout=10):
+        """Ask the firmware to quit; kill it if it does not."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                self.send({"quit": True})
+                self.proc.stdin.close()
+            except (HarnessError, OSError):
+                pass
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._reader.join(5)
+        if self._stderr:
+            self._stderr.close()
+            self._stderr = None
+
+    def power_cut(self):
+        """Kill the process at once, as a power failure would."""
+        self.proc.kill()
+        self.proc.wait()
+        self._reader.join(5)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # input ------------------------------------------------------------------------------------
+    def key(self, name):
+        self.send({"key": name})
+
+    def keys(self, *names):
+        """keys("1250", "OK"): a string of digits is typed digit by digit; other names are keys."""
+        for n in names:
+            if n.isdigit():
+                for d in n:
+                    self.key(d)
+            else:
+                self.key(n)
+
+    def card(self, card):
+        """Present a card: a dict from host_tests/cards (track2, entry)."""
+        self.send({"card": {"track2": card["track2"], "entry": card.get("entry", "swipe")}})
+
+    # observation ------------------------------------------------------------------------------
+    def screen_text(self):
+        return "\n".join(self.lcd)
+
+    def wait_for(self, predicate, timeout, what):
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                if predicate():
+                    return True
+                if getattr(self, "exited", False):
+                    raise HarnessError("firmware exited (code %s) while waiting for %s; log:\n%s"
+                                       % (self.exit_code, what, self.log_tail()))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise HarnessError("timed out after %ss waiting for %s; screen:\n%s\nstates: %s"
+                                       % (timeout, what, self.screen_text(), self.states[-8:]))
+                self._cond.wait(left)
+
+    def wait_state(self, state, timeout=10, since=0):
+        """Wait until `state` appears in the state history at index >= since; return its index."""
+        found = {}
+
+        def pred():
+            for i in range(since, len(self.states)):
+                if self.states[i] == state:
+                    found["i"] = i
+                    return True
+            return False
+
+        self.wait_for(pred, timeout, "state %r" % state)
+        return found["i"]
+
+    def wait_screen(self, text, timeout=10):
+        self.wait_for(lambda: text in self.screen_text(), timeout, "screen text %r" % text)
+
+    def wait_receipts(self, n, timeout=10):
+        self.wait_for(lambda: len(self.receipts) >= n, timeout, "%d receipts" % n)
+
+    def wait_exit(self, timeout=10):
+        self.wait_for(lambda: getattr(self, "exited", False) or False, timeout, "exit")
+        return self.exit_code
