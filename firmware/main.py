@@ -1,6 +1,3 @@
-# Boot: the board module (boards/<name>/board.py, deployed as board.py) builds the hardware objects;
-# the application never names a pin.
-import board
-from wasl import app
-
-app.main(board)
+# Device entry point, kept to one line because the port compiles it from source at every boot
+# (a fragmented heap is the price of compiling): the boot sequence is in wasl/boot.py, precompiled.
+import wasl.boot  # noqa: F401

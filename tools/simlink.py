@@ -10,7 +10,6 @@ Used by the scenario runner (tools/scenario.py), the desktop front end (tools/si
         fw.wait_state("approved")
         fw.wait_receipts(2)
 """
-import base64
 import copy
 import json
 import os
@@ -151,7 +150,7 @@ def build_code(mode, board="sim"):
                              capture_output=True, text=True)
         if res.returncode:
             raise HarnessError("romfs build failed: %s" % res.stderr.strip())
-    return ".frozen", os.path.join(ROOT, "boards", board, "romboot.py"), image
+    return ".frozen:" + out, "-m romboot", image
 
 
 class Firmware:
@@ -197,7 +196,7 @@ class Firmware:
                 size += os.path.getsize(image)
             self.heapsize = size
             cmd += ["-X", "heapsize=%d" % size]
-        cmd.append(script)
+        cmd += script.split(" ") if script.startswith("-m ") else [script]
         self.log_path = os.path.join(self.data_dir, "firmware.log")
         self._stderr = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -237,7 +236,7 @@ class Firmware:
         elif kind == "state":
             self.states.append(ev["state"])
         elif kind == "uart" and ev.get("port") == "printer":
-            self._printer.feed(base64.b64decode(ev["data"]))
+            self._printer.feed(bytes.fromhex(ev["data"]))
         elif kind == "beep":
             self.beeps.append(ev["tone"])
         elif kind == "exit":
@@ -258,10 +257,13 @@ class Firmware:
             raise HarnessError("firmware is not running (exit %s); log:\n%s" % (self.exit_code, self.log_tail()))
 
     def log_tail(self, n=20):
+        """The last lines of the firmware's stderr log, plus anything it printed outside the protocol
+        (the unix port prints uncaught exceptions on stdout)."""
         try:
-            return "\n".join(self.log_text().splitlines()[-n:])
+            lines = self.log_text().splitlines()[-n:]
         except OSError:
-            return ""
+            lines = []
+        return "\n".join(lines + self.stdout_junk[-n:])
 
     def stop(self, timeout=10):
         """Ask the firmware to quit; kill it if it does not."""

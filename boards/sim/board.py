@@ -37,39 +37,50 @@ class TextLCD:
             emit({"ev": "lcd", "rows": rows})
 
 
+_HEX = b"0123456789abcdef"
+
+
 class SimUart:
     """The host end of a UART: bytes written by a driver go to the harness's virtual device
     (tools/virtual/) in chunks of at most 192 bytes, like a UART's TX FIFO, and on flush()
-    (machine.UART.flush() waits for the bytes to leave on the device)."""
+    (machine.UART.flush() waits for the bytes to leave on the device). Like a real UART driver it
+    allocates nothing per byte: the chunk is hex-encoded into a buffer made once."""
 
     def __init__(self, port, size=192):
-        self.port = port
         self._buf = bytearray(size)
         self._mv = memoryview(self._buf)
+        self._hex = bytearray(2 * size)
+        self._head = ('{"ev": "uart", "port": "%s", "data": "' % port).encode()
         self._n = 0
 
     def write(self, data):
         done = 0
         total = len(data)
+        size = len(self._buf)
         while done < total:
-            room = len(self._buf) - self._n
-            take = min(room, total - done)
+            take = min(size - self._n, total - done)
             self._mv[self._n:self._n + take] = data[done:done + take]
             self._n += take
             done += take
-            if self._n == len(self._buf):
+            if self._n == size:
                 self.flush()
         return total
 
     def flush(self):
-        if self._n:
-            out = sys.stdout
-            out.write('{"ev": "uart", "port": "')
-            out.write(self.port)
-            out.write('", "data": "')
-            out.write(binascii.b2a_base64(self._mv[:self._n], newline=False))
-            out.write('"}\n')
-            self._n = 0
+        n = self._n
+        if not n:
+            return
+        buf = self._buf
+        hx = self._hex
+        for i in range(n):
+            b = buf[i]
+            hx[2 * i] = _HEX[b >> 4]
+            hx[2 * i + 1] = _HEX[b & 15]
+        out = sys.stdout.buffer
+        out.write(self._head)
+        out.write(memoryview(hx)[:2 * n])
+        out.write(b'"}\n')
+        self._n = 0
 
 
 class SimClock:

@@ -5,7 +5,6 @@ import sys
 
 import wasl
 from wasl import VERSION, log
-from wasl.events import Shutdown
 from wasl.host.iso8583 import Codec
 from wasl.host.link import Link, tls_context
 from wasl.host.spec import SPEC
@@ -77,7 +76,7 @@ def main(board):
     code = 0
     try:
         asyncio.run(_main(hw, codec, ctx))
-    except Shutdown:
+    except SystemExit:  # the board asked to stop (wasl.events.EventQueue.stop)
         pass
     except Exception as e:
         log.exception("app", "fatal error", e)

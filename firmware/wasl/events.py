@@ -1,12 +1,18 @@
 # Input events from the devices (keypad, card reader, harness) into one bounded queue.
-# Producers call post() (cheap: no allocation beyond the event tuple they pass); the UI awaits get().
-# Overflow policy: the newest event is dropped and counted, like a keypad buffer that is full.
+# Producers call post() (no allocation beyond the event tuple they pass; safe from a scheduled
+# callback); the UI awaits get(), which polls the queue every POLL_MS: no flag or timer objects,
+# the same tick a keypad matrix scan runs at. Overflow policy: the newest event is dropped and
+# counted, like a keypad buffer that is full.
 import asyncio
 
 try:
+    from asyncio import sleep_ms
     from time import ticks_add, ticks_diff, ticks_ms
 except ImportError:  # CPython
     import time
+
+    async def sleep_ms(ms):
+        await asyncio.sleep(ms / 1000)
 
     def ticks_ms():
         return int(time.monotonic() * 1000)
@@ -18,8 +24,7 @@ except ImportError:  # CPython
         return a + b
 
 
-class Shutdown(Exception):
-    """The board asked the application to stop (sim 'quit', end of input)."""
+POLL_MS = 10
 
 
 class EventQueue:
@@ -29,12 +34,10 @@ class EventQueue:
         self._count = 0
         self.dropped = 0
         self.stopping = False
-        self._flag = asyncio.Event()
 
     def stop(self):
-        """Make every waiter (now and later) raise Shutdown."""
+        """Make every waiter (now and later) raise SystemExit."""
         self.stopping = True
-        self._flag.set()
 
     def post(self, ev):
         n = len(self._slots)
@@ -43,7 +46,6 @@ class EventQueue:
             return False
         self._slots[(self._head + self._count) % n] = ev
         self._count += 1
-        self._flag.set()
         return True
 
     def clear(self):
@@ -59,22 +61,14 @@ class EventQueue:
         return ev
 
     async def get(self, timeout_ms=None):
-        """Next event, or None after timeout_ms. Raises Shutdown once stop() was called."""
+        """Next event, or None after timeout_ms. Raises SystemExit once stop() was called."""
         deadline = None if timeout_ms is None else ticks_add(ticks_ms(), timeout_ms)
         while not self._count:
             if self.stopping:
-                raise Shutdown()
-            self._flag.clear()
-            if deadline is None:
-                await self._flag.wait()
-            else:
-                left = ticks_diff(deadline, ticks_ms())
-                if left <= 0:
-                    return None
-                try:
-                    await asyncio.wait_for(self._flag.wait(), left / 1000)
-                except asyncio.TimeoutError:
-                    return None
+                raise SystemExit  # the board asked the application to stop
+            if deadline is not None and ticks_diff(deadline, ticks_ms()) <= 0:
+                return None
+            await sleep_ms(POLL_MS)
         if self.stopping:
-            raise Shutdown()
+            raise SystemExit
         return self._pop()

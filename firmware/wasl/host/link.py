@@ -2,6 +2,7 @@
 # one TCP+TLS connection per exchange, 2-byte big-endian length header, server certificate verified
 # against the CA from the parameters and the host name checked.
 import asyncio
+import gc
 import ssl
 
 from wasl import log
@@ -13,6 +14,7 @@ except ImportError:
         return x
 
 _MAX_REPLY = const(2048)
+_RESERVE = const(1536)   # bytes kept free, in one piece, for the TLS session's objects
 
 # LinkError.reason values (each has a message in wasl/ui/strings.py as "link_<reason>").
 CONNECT = "connect"     # refused, unreachable, DNS, connect time-out
@@ -78,6 +80,9 @@ class Link:
         ctx.load_verify_locations(cadata=ca_der)
         self._ctx = ctx
         self._hdr = bytearray(2)
+        # A heap that has served a few transactions is fragmented; the TLS socket needs contiguous
+        # blocks. Hold a reserve from boot and release it just before connecting.
+        self._reserve = bytearray(_RESERVE)
 
     @classmethod
     def from_params(cls, ctx, p):
@@ -85,6 +90,8 @@ class Link:
                    p.host_connect_timeout_s, p.host_reply_timeout_s)
 
     async def _connect(self):
+        self._reserve = None
+        gc.collect()
         try:
             r, w = await asyncio.wait_for(
                 asyncio.open_connection(self.address, self.port, ssl=self._ctx,
@@ -107,7 +114,11 @@ class Link:
         `progress(stage)` is called with 'connecting', 'sending', 'waiting'."""
         if progress:
             progress("connecting")
-        r, w = await self._connect()
+        try:
+            r, w = await self._connect()
+        except BaseException:
+            self._rearm()
+            raise
         try:
             n = len(request)
             hdr = self._hdr
@@ -143,6 +154,14 @@ class Link:
                 await w.wait_closed()
             except Exception:
                 pass
+            self._rearm()
+
+    def _rearm(self):
+        gc.collect()
+        try:
+            self._reserve = bytearray(_RESERVE)
+        except MemoryError:
+            log.warn("link", "TLS reserve not re-armed")
 
     async def _read_reply(self, r, buf):
         hdr = self._hdr

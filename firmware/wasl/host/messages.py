@@ -1,9 +1,6 @@
 # Request builders and reply validation for the Wasl host interface (docs/host-interface.md, sections 3-8).
+from wasl.host.iso8583 import CodecError as ReplyError  # a reply that fails validation is a bad message
 from wasl.host.spec import ENTRY_MODE, REPLY_MTI
-
-
-class ReplyError(ValueError):
-    """The reply failed validation: the exchange counts as 'no reply'."""
 
 
 def _two(n):

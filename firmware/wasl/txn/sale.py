@@ -1,7 +1,5 @@
 # The SALE transaction: amount -> card -> 0200 -> TLS link -> 0210 -> result -> receipts.
 # Each step is a plain call or an awaited coroutine; the UI prompts, the host layer talks, the printer prints.
-import gc
-
 from wasl import log
 from wasl.card.track2 import CardError, check_expiry, parse_track2
 from wasl.host import messages
@@ -69,7 +67,6 @@ async def sale(term, first_key=None):
     def progress(stage):
         ui.show(title, ui._fit(ui.money(amount, p), "r"), "", ui.t(stage), align="c")
 
-    gc.collect()  # the TLS session is the largest allocation of a sale: give it a compacted heap
     try:
         reply = await term.link.exchange(raw, term.codec.buf, progress)
         mti, rep = term.codec.decode(reply)
@@ -79,7 +76,7 @@ async def sale(term, first_key=None):
         await ui.message([ui.t("no_reply"), ui.t("link_" + e.reason), ui.t("not_charged")], p.result_timeout_s,
                          "error", "no_reply")
         return {"outcome": "no_reply", "reason": e.reason}
-    except (CodecError, messages.ReplyError) as e:
+    except CodecError as e:  # undecodable, or failed validation (messages.ReplyError)
         log.warn("sale", "stan %06d invalid reply: %s", stan, e)
         await ui.message([ui.t("no_reply"), ui.t("link_invalid"), ui.t("not_charged")], p.result_timeout_s,
                          "error", "no_reply")
