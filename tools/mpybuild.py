@@ -43,8 +43,8 @@ def build(board, out, march="xtensawin"):
     for src, rel in sources(board):
         dst = os.path.join(out, rel + ".mpy")
         os.makedirs(os.path.dirname(dst), exist_ok=True)
-        # -s: tracebacks name the module by its short path in the package tree
-        cmd = [mpy_cross(), "-march=" + march, "-s", rel + ".py", "-o", dst, src]
+        # -s: tracebacks name the file without its folders (each name is a string in RAM)
+        cmd = [mpy_cross(), "-march=" + march, "-s", os.path.basename(src), "-o", dst, src]
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode:
             errors.append("%s: %s" % (os.path.relpath(src, ROOT), (res.stderr or res.stdout).strip()))

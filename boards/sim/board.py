@@ -6,6 +6,7 @@ import binascii
 import gc
 import json
 import os
+import select
 import sys
 import time
 
@@ -145,15 +146,26 @@ class SimBoard(Hardware):
             self.events.stop()
 
     async def _read_stdin(self):
-        reader = asyncio.StreamReader(sys.stdin)
+        """Poll stdin every 10 ms like a keypad scan; assemble lines in a buffer made once."""
+        poller = select.poll()
+        poller.register(sys.stdin, select.POLLIN)
+        line = bytearray(512)
+        one = bytearray(1)
+        n = 0
+        src = sys.stdin.buffer
         while True:
-            line = await reader.readline()
-            if not line:
-                break
-            line = line.strip()
-            if line:
-                self._command(line)
-        self.events.stop()
+            while poller.poll(0):
+                if not src.readinto(one):
+                    self.events.stop()   # end of input: stop like a 'quit'
+                    return
+                if one[0] == 10:
+                    if n:
+                        self._command(bytes(line[:n]))
+                    n = 0
+                elif n < len(line):
+                    line[n] = one[0]
+                    n += 1
+            await asyncio.sleep_ms(10)
 
     def shutdown(self, code):
         emit({"ev": "exit", "code": code})

@@ -35,15 +35,17 @@ async def idle_loop(term):
         k = ev[1]
         if k in DIGITS or k in ("OK", "F1", "MENU"):
             await sale(term, k if k in DIGITS else None)
+            term.link.rearm()
             term.hw.events.clear()
             shown = None
             ui.state("idle")
 
 
-async def out_of_service(ui, reason):
-    log.error("boot", "out of service: %s", reason)
+async def out_of_service(ui, err):
+    """Parameters unusable: say so, name the parameter, and wait for a technician."""
+    log.error("boot", "out of service: %s", err)
     ui.state("error")
-    ui.show(ui.t("out_of_service"), ui.t("param_error"), reason[:ui.cols], reason[ui.cols:2 * ui.cols])
+    ui.show(ui.t("out_of_service"), ui.t("param_error"), err.param, "")
     while True:
         await ui.events.get()
 
@@ -55,7 +57,7 @@ async def run(hw, codec, ctx):
     try:
         p = pm.load(hw.storage_root)
     except pm.ParamError as e:
-        await out_of_service(ui, str(e))
+        await out_of_service(ui, e)
         return
     # boot-only code leaves RAM (the Params object stays)
     del pm, sys.modules["wasl.params"], wasl.params

@@ -5,7 +5,11 @@ import json
 
 
 class ParamError(ValueError):
-    pass
+    """`param` names the offending parameter (or the file) for the out-of-service screen."""
+
+    def __init__(self, param, message):
+        super().__init__(message)
+        self.param = param
 
 
 def _get(doc, path, kind, default=None, required=True):
@@ -13,30 +17,31 @@ def _get(doc, path, kind, default=None, required=True):
     for part in path.split("."):
         if not isinstance(cur, dict) or part not in cur:
             if required:
-                raise ParamError("missing parameter: " + path)
+                raise ParamError(path, "missing parameter: " + path)
             return default
         cur = cur[part]
     if kind is int and (not isinstance(cur, int) or isinstance(cur, bool)):
-        raise ParamError("parameter %s must be a whole number" % path)
+        raise ParamError(path, "parameter %s must be a whole number" % path)
     if kind is str and not isinstance(cur, str):
-        raise ParamError("parameter %s must be text" % path)
+        raise ParamError(path, "parameter %s must be text" % path)
     return cur
 
 
 def _digits(doc, path, n):
     v = _get(doc, path, str)
     if len(v) != n or not v.isdigit():
-        raise ParamError("parameter %s must be %d digits" % (path, n))
+        raise ParamError(path, "parameter %s must be %d digits" % (path, n))
     return v
 
 
 def _printable(doc, path, maxlen, exact=False):
     v = _get(doc, path, str)
     if not v or len(v) > maxlen or (exact and len(v) != maxlen):
-        raise ParamError("parameter %s must be %s %d characters" % (path, "exactly" if exact else "1 to", maxlen))
+        raise ParamError(path, "parameter %s must be %s %d characters"
+                         % (path, "exactly" if exact else "1 to", maxlen))
     for c in v:
         if c < " " or c > "~":
-            raise ParamError("parameter %s must be plain ASCII" % path)
+            raise ParamError(path, "parameter %s must be plain ASCII" % path)
     return v
 
 
@@ -45,18 +50,23 @@ class Params:
 
     def __init__(self, doc):
         if not isinstance(doc, dict):
-            raise ParamError("parameter file is not a JSON object")
+            raise ParamError("params.json", "parameter file is not a JSON object")
         self.version = _get(doc, "version", int)
         self.terminal_id = _printable(doc, "terminal_id", 8, exact=True)
         self.merchant_id = _printable(doc, "merchant_id", 15, exact=True)
         self.merchant_name = _printable(doc, "merchant_name", 32)
         self.merchant_address = _get(doc, "merchant_address", list, [], required=False)
+        if not isinstance(self.merchant_address, list) or len(self.merchant_address) > 3:
+            raise ParamError("merchant_address", "parameter merchant_address must be a list of up to 3 lines")
+        for line in self.merchant_address:
+            if not isinstance(line, str) or len(line) > 32:
+                raise ParamError("merchant_address", "merchant_address lines must be text of up to 32 characters")
         self.currency_code = _digits(doc, "currency.code", 3)
         self.currency_alpha = _printable(doc, "currency.alpha", 3, exact=True)
         self.currency_exponent = _get(doc, "currency.exponent", int)
         self.amount_max = _get(doc, "amount_max", int)
         if not 0 < self.amount_max < 10 ** 12:
-            raise ParamError("parameter amount_max must be between 1 and 999999999999")
+            raise ParamError("amount_max", "parameter amount_max must be between 1 and 999999999999")
         self.language = _get(doc, "language", str, "fr", required=False)
         self.tz_offset_min = _get(doc, "tz_offset_min", int, 60, required=False)
         self.idle_timeout_s = _get(doc, "timeouts.entry_s", int, 60, required=False)
@@ -65,17 +75,18 @@ class Params:
         self.host_address = _printable(doc, "host.address", 64)
         self.host_port = _get(doc, "host.port", int)
         if not 0 < self.host_port < 65536:
-            raise ParamError("parameter host.port must be 1 to 65535")
+            raise ParamError("host.port", "parameter host.port must be 1 to 65535")
         self.host_server_name = _printable(doc, "host.server_name", 64)
         self.host_nii = _digits(doc, "host.nii", 3)
         self.host_connect_timeout_s = _get(doc, "host.connect_timeout_s", int, 15, required=False)
         self.host_reply_timeout_s = _get(doc, "host.reply_timeout_s", int, 30, required=False)
+        ca = _get(doc, "host.ca", str)
         try:
-            self.host_ca = binascii.a2b_base64(_get(doc, "host.ca", str))
+            self.host_ca = binascii.a2b_base64(ca)
         except ValueError:
-            raise ParamError("parameter host.ca is not base64")
+            raise ParamError("host.ca", "parameter host.ca is not base64")
         if len(self.host_ca) < 64 or self.host_ca[0] != 0x30:
-            raise ParamError("parameter host.ca is not a DER certificate")
+            raise ParamError("host.ca", "parameter host.ca is not a DER certificate")
 
 
 def load(root):
@@ -83,11 +94,11 @@ def load(root):
     try:
         f = open(path)
     except OSError:
-        raise ParamError("no parameter file " + path)
+        raise ParamError("params.json", "no parameter file " + path)
     try:
         doc = json.load(f)
     except ValueError:
-        raise ParamError("parameter file is not valid JSON")
+        raise ParamError("params.json", "parameter file is not valid JSON")
     finally:
         f.close()
     return Params(doc)

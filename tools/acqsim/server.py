@@ -181,6 +181,7 @@ class Acquirer:
 
     async def _do_partial(self, reader, writer, body):
         await _send(writer, body, len(body) // 2)
+        writer.transport.abort()  # the line drops mid-reply: no TLS close_notify
         return False
 
 

@@ -49,8 +49,13 @@ class Card:
         self.pan = self.track2 = ""
 
 
+ENTRIES = ("swipe", "chip", "tap", "manual")
+
+
 def parse_track2(data, entry):
     """Parse 'PAN=YYMMSSS...' (the chip's 'D' separator is accepted). Raise CardError."""
+    if not isinstance(data, str) or entry not in ENTRIES:
+        raise CardError("card_read_error", "reader data")
     data = data.strip().upper()
     if data[:1] == ";":
         data = data[1:]
@@ -64,7 +69,7 @@ def parse_track2(data, entry):
     rest = data[sep + 1:]
     if not (12 <= len(pan) <= 19) or not pan.isdigit():
         raise CardError("card_read_error", "PAN length or characters")
-    if len(rest) < 7 or not rest.replace("=", "0").isdigit():
+    if len(rest) < 7 or not rest.isdigit():
         raise CardError("card_read_error", "expiry/service code")
     if not luhn_ok(pan):
         raise CardError("card_invalid", "PAN check digit")

@@ -64,6 +64,7 @@ class Codec:
             nbm = 16
         if len(mti) != 4:
             raise CodecError("MTI must be 4 digits")
+        _check_text(0, "n", mti)
         buf[0:4] = mti.encode()
         buf[4:4 + nbm] = bm[:nbm]
         pos = 4 + nbm
@@ -105,8 +106,10 @@ class Codec:
         end = len(raw)
         if end < 12:
             raise CodecError("Message is %d bytes, shorter than MTI and bitmap" % end)
+        for c in raw[0:4]:
+            if c < 0x30 or c > 0x39:
+                raise CodecError("MTI is not 4 digits at offset 0")
         mti = bytes(raw[0:4]).decode()
-        _check_text(0, "n", mti)
         nbm = 16 if raw[4] & 0x80 else 8
         if end < 4 + nbm:
             raise CodecError("Secondary bitmap is truncated at offset 12")

@@ -1,22 +1,31 @@
 # The framed TLS link to the acquirer (docs/host-interface.md, section 1):
 # one TCP+TLS connection per exchange, 2-byte big-endian length header, server certificate verified
 # against the CA from the parameters and the host name checked.
-import asyncio
+#
+# The socket is non-blocking and polled from the event loop every _TICK_MS, with one deadline per
+# phase (connect+handshake+send, then reply). Doing it here rather than with asyncio streams and
+# wait_for keeps two asyncio modules and their per-call task objects out of RAM, and reads straight
+# into the caller's buffer. MicroPython semantics: a non-blocking TLS socket returns None from
+# read/write while it would block (also during the handshake, which runs inside the first write).
+import errno
 import gc
-import ssl
+import socket
 
 from wasl import log
 
 try:
     from micropython import const
-except ImportError:
+    from time import ticks_add, ticks_diff, ticks_ms
+    from asyncio import sleep_ms
+except ImportError:  # CPython: this module needs MicroPython's socket semantics; imported for tests
     def const(x):
         return x
 
 _MAX_REPLY = const(2048)
 _RESERVE = const(1536)   # bytes kept free, in one piece, for the TLS session's objects
+_TICK_MS = const(10)
 
-# LinkError.reason values (each has a message in wasl/ui/strings.py as "link_<reason>").
+# LinkError.reason values (each has a message in the language tables as "link_<reason>").
 CONNECT = "connect"     # refused, unreachable, DNS, connect time-out
 TLS = "tls"             # certificate not from the configured CA, wrong host name, handshake failure
 TIMEOUT = "timeout"     # no complete reply within the reply time-out
@@ -36,38 +45,24 @@ class LinkError(Exception):
 
 def tls_context():
     """The client TLS context (about 3 KB in one block): create it early, while the heap is whole."""
+    import ssl
+
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.verify_mode = ssl.CERT_REQUIRED
     return ctx
 
 
-def _is_tls_error(e):
-    # mbedTLS (MicroPython) reports verification failures as ValueError or as OSError with a negative
-    # code; CPython raises ssl.SSLError (a subclass of OSError) / ssl.SSLCertVerificationError.
-    if isinstance(e, ValueError):
-        return True
-    if isinstance(e, OSError):
-        code = e.args[0] if e.args else 0
-        if isinstance(code, int) and code < 0:
-            return True
-        return "SSL" in type(e).__name__ or "CERTIFICATE" in str(e).upper()
-    return False
-
-
-async def _read_into(reader, mv, got_any):
-    """Fill the memoryview mv from the stream; LinkError if the stream ends first."""
-    n = len(mv)
-    got = 0
-    while got < n:
-        if hasattr(reader, "readinto"):          # MicroPython: no allocation
-            k = await reader.readinto(mv[got:])
-        else:                                      # CPython asyncio
-            chunk = await reader.read(n - got)
-            k = len(chunk)
-            mv[got:got + k] = chunk
-        if not k:
-            raise LinkError(PARTIAL if (got_any or got) else CLOSED)
-        got += k
+def _classify(e, sending):
+    """LinkError for an exception raised by the socket or the TLS layer."""
+    if isinstance(e, LinkError):
+        return e
+    code = e.args[0] if e.args else 0
+    if isinstance(e, ValueError) or (isinstance(code, int) and code < 0):
+        # mbedTLS: certificate not trusted, name mismatch, handshake failure (negative codes)
+        return LinkError(TLS, str(e).strip())
+    if sending:
+        return LinkError(CONNECT, str(e).strip())
+    return LinkError(PARTIAL, str(e).strip())
 
 
 class Link:
@@ -89,87 +84,100 @@ class Link:
         return cls(ctx, p.host_address, p.host_port, p.host_server_name, p.host_ca,
                    p.host_connect_timeout_s, p.host_reply_timeout_s)
 
-    async def _connect(self):
-        self._reserve = None
-        gc.collect()
-        try:
-            r, w = await asyncio.wait_for(
-                asyncio.open_connection(self.address, self.port, ssl=self._ctx,
-                                        server_hostname=self.server_name),
-                self.connect_timeout_s)
-        except asyncio.TimeoutError:
-            raise LinkError(CONNECT, "connect time-out")
-        except MemoryError:
-            raise
-        except Exception as e:
-            if _is_tls_error(e):
-                raise LinkError(TLS, str(e).strip())
-            raise LinkError(CONNECT, str(e).strip())
-        return r, w
+    def rearm(self):
+        """Take the TLS reserve back; call when the terminal is idle (the heap at its emptiest)."""
+        if self._reserve is None:
+            gc.collect()
+            try:
+                self._reserve = bytearray(_RESERVE)
+            except MemoryError:
+                log.warn("link", "TLS reserve not re-armed")
 
     async def exchange(self, request, reply_buf, progress=None):
-        """Send one framed request; read the reply into reply_buf (may be the buffer the request lives
-        in: the request is fully sent first). Return a memoryview of the reply. Raise LinkError.
-
-        `progress(stage)` is called with 'connecting', 'sending', 'waiting'."""
+        """Send one framed request; read the reply into reply_buf (it may be the buffer the request
+        lives in: the request is completely sent first). Return a memoryview of the reply.
+        Raise LinkError. `progress(stage)` is called with 'connecting', 'sending', 'waiting'."""
         if progress:
             progress("connecting")
+        self._reserve = None
+        gc.collect()
+        deadline = ticks_add(ticks_ms(), self.connect_timeout_s * 1000)
+        sock = socket.socket()
+        tls = None
         try:
-            r, w = await self._connect()
-        except BaseException:
-            self._rearm()
-            raise
-        try:
-            n = len(request)
-            hdr = self._hdr
-            hdr[0] = n >> 8
-            hdr[1] = n & 0xFF
-            if progress:
-                progress("sending")
             try:
-                # MicroPython's TLS stream completes the handshake on first write: a certificate
-                # problem surfaces here.
-                w.write(hdr)
-                w.write(request)
-                await asyncio.wait_for(w.drain(), self.connect_timeout_s)
-            except asyncio.TimeoutError:
-                raise LinkError(CONNECT, "send time-out")
-            except (LinkError, MemoryError):
-                raise
-            except Exception as e:
-                raise LinkError(TLS if _is_tls_error(e) else CONNECT, str(e).strip())
+                addr = socket.getaddrinfo(self.address, self.port)[0][-1]
+                sock.setblocking(False)
+                try:
+                    sock.connect(addr)
+                except OSError as e:
+                    if e.args[0] != errno.EINPROGRESS:
+                        raise
+                tls = self._ctx.wrap_socket(sock, server_hostname=self.server_name,
+                                            do_handshake_on_connect=False)
+                n = len(request)
+                hdr = self._hdr
+                hdr[0] = n >> 8
+                hdr[1] = n & 0xFF
+                if progress:
+                    progress("sending")
+                # the TLS handshake runs inside the first write: certificate problems surface here
+                await self._write_all(tls, hdr, deadline)
+                await self._write_all(tls, request, deadline)
+            except (OSError, ValueError) as e:
+                raise _classify(e, True)
             if progress:
                 progress("waiting")
+            deadline = ticks_add(ticks_ms(), self.reply_timeout_s * 1000)
             try:
-                return await asyncio.wait_for(self._read_reply(r, reply_buf), self.reply_timeout_s)
-            except asyncio.TimeoutError:
-                raise LinkError(TIMEOUT)
-            except (LinkError, MemoryError):
-                raise
-            except Exception as e:
-                raise LinkError(PARTIAL, str(e).strip())
+                await self._read_into(tls, memoryview(hdr), deadline, False)
+                n = (hdr[0] << 8) | hdr[1]
+                if n == 0 or n > min(_MAX_REPLY, len(reply_buf)):
+                    raise LinkError(TOO_LONG, "reply length %d" % n)
+                mv = memoryview(reply_buf)[:n]
+                await self._read_into(tls, mv, deadline, True)
+            except (OSError, ValueError) as e:
+                raise _classify(e, False)
+            log.debug("link", "reply %d bytes", n)
+            return mv
         finally:
             try:
-                w.close()
-                await w.wait_closed()
-            except Exception:
+                (tls or sock).close()
+            except OSError:
                 pass
-            self._rearm()
 
-    def _rearm(self):
-        gc.collect()
-        try:
-            self._reserve = bytearray(_RESERVE)
-        except MemoryError:
-            log.warn("link", "TLS reserve not re-armed")
+    async def _write_all(self, tls, data, deadline):
+        mv = memoryview(data)
+        done = 0
+        while done < len(mv):
+            try:
+                k = tls.write(mv[done:])
+            except OSError as e:
+                if e.args[0] != errno.EAGAIN:
+                    raise
+                k = None
+            if k:
+                done += k
+                continue
+            if ticks_diff(deadline, ticks_ms()) <= 0:
+                raise LinkError(CONNECT, "connect/handshake time-out")
+            await sleep_ms(_TICK_MS)
 
-    async def _read_reply(self, r, buf):
-        hdr = self._hdr
-        await _read_into(r, memoryview(hdr), False)
-        n = (hdr[0] << 8) | hdr[1]
-        if n == 0 or n > min(_MAX_REPLY, len(buf)):
-            raise LinkError(TOO_LONG, "reply length %d" % n)
-        mv = memoryview(buf)[:n]
-        await _read_into(r, mv, True)
-        log.debug("link", "reply %d bytes", n)
-        return mv
+    async def _read_into(self, tls, mv, deadline, got_any):
+        got = 0
+        n = len(mv)
+        while got < n:
+            try:
+                k = tls.readinto(mv[got:])
+            except OSError as e:
+                if e.args[0] != errno.EAGAIN:
+                    raise
+                k = None
+            if k is None:                     # nothing yet
+                if ticks_diff(deadline, ticks_ms()) <= 0:
+                    raise LinkError(TIMEOUT)
+                await sleep_ms(_TICK_MS)
+            elif k == 0:                      # the host closed the connection
+                raise LinkError(PARTIAL if (got_any or got) else CLOSED)
+            else:
+                got += k

@@ -20,7 +20,8 @@ def sale_receipt(p, tr, r, copy, cols=32):
     yield ("c", "B" if len(name) <= cols // 2 else "b", name)
     for a in p.merchant_address:
         yield ("c", "", a[:cols])
-    yield ("l", "", _lr(tr["r_tid"] + " " + p.terminal_id, tr["r_mid"] + " " + p.merchant_id, cols))
+    yield ("l", "", _lr(tr["r_tid"], p.terminal_id, cols))
+    yield ("l", "", _lr(tr["r_mid"], p.merchant_id, cols))
     yield ("l", "", _lr(tr["r_date"] + " %02d/%02d/%04d" % (lt[2], lt[1], lt[0]),
                         tr["r_time"] + " %02d:%02d:%02d" % (lt[3], lt[4], lt[5]), cols))
     yield ("c", "B", tr[r["type"]])

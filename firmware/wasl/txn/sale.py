@@ -33,24 +33,25 @@ async def sale(term, first_key=None):
     title = ui.t("sale")
 
     amount = await ui.enter_amount(p, title, first_key)
-    if amount is None:
-        await ui.message([title, ui.t("cancelled")], 2, "error", "cancelled")
-        return None
+    if isinstance(amount, str):          # CANCELLED or TIMED_OUT
+        await ui.message([title, ui.t(amount)], 2, "error", amount)
+        return {"outcome": amount}
 
     data = await ui.wait_card(p, title, amount)
-    if data is None:
-        await ui.message([title, ui.t("cancelled")], 2, "error", "cancelled")
-        return None
+    if isinstance(data, str):
+        await ui.message([title, ui.t(data)], 2, "error", data)
+        return {"outcome": data}
 
     utc, local = term.times()
     try:
-        card = parse_track2(data.get("track2", ""), data.get("entry", "swipe"))
+        card = parse_track2(data.get("track2"), data.get("entry", "swipe"))
         check_expiry(card, local[0], local[1])
-    except (CardError, KeyError) as e:
-        key = getattr(e, "key", "card_read_error")
-        log.warn("sale", "card refused: %s", key)
-        await ui.message([title, ui.t(key)], 5, "error", "error")
-        return None
+    except CardError as e:
+        log.warn("sale", "card refused: %s", e.key)
+        await ui.message([title, ui.t(e.key)], 5, "error", "card_error")
+        return {"outcome": "card_error", "reason": e.key}
+    finally:
+        data = None  # the reader's copy of the track data is not kept
 
     stan, invoice = term.counters.allocate()
     req = messages.financial_request(p, PROC_SALE, amount, card, stan, invoice, utc, local)
@@ -58,8 +59,8 @@ async def sale(term, first_key=None):
     entry = card.entry
     card.wipe()
     raw = term.codec.encode("0200", req)
-    req.pop(35, None)  # keep no track 2 / PAN reference past the encoder
-    req.pop(2, None)
+    for f in (2, 35, 7, 12, 13, 14, 22, 24, 25, 42, 62):
+        req.pop(f, None)  # keep only what validates the reply (and no PAN or track 2)
     log.info("sale", "stan %06d invoice %06d amount %d card %s", stan, invoice, amount, masked)
 
     ui.state("online")

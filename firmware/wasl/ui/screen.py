@@ -13,6 +13,10 @@ _MAX_DIGITS = const(10)   # 99 999 999,99 DZD: the keypad never accepts more dig
 
 DIGITS = "0123456789"
 
+# What a prompt returns when it does not get its answer (also the keys of their messages).
+CANCELLED = "cancelled"
+TIMED_OUT = "timeout"
+
 
 class Ui:
     def __init__(self, hw, lang="fr"):
@@ -74,10 +78,11 @@ class Ui:
                 return ev[1]
 
     async def enter_amount(self, params, title, first_key=None):
-        """Amount in minor units, or None when cancelled / timed out.
+        """Amount in minor units, or CANCELLED / TIMED_OUT.
 
         Digits shift in from the right (typing 1 2 5 0 0 shows 125,00); CLEAR removes the last digit,
-        CANCEL leaves (or clears everything first if something is typed), OK confirms."""
+        CANCEL leaves, OK confirms. Zero, an amount above the parameter maximum and an 11th digit are
+        refused with a message and a beep; what was typed stays."""
         self.state("amount")
         digits = ""
         err = note = ""
@@ -92,7 +97,7 @@ class Ui:
             else:
                 ev = await self.events.get(params.idle_timeout_s * 1000)
             if ev is None:
-                return None
+                return TIMED_OUT
             if ev[0] != "key":
                 continue
             k = ev[1]
@@ -105,7 +110,7 @@ class Ui:
             elif k == "CLEAR":
                 digits = digits[:-1]
             elif k == "CANCEL":
-                return None
+                return CANCELLED
             elif k == "OK":
                 if amount <= 0:
                     err = self.t("amount_zero")
@@ -118,14 +123,14 @@ class Ui:
                     return amount
 
     async def wait_card(self, params, title, amount):
-        """A ('card', data) event, or None when cancelled / timed out."""
+        """The card reader's data (a dict), or CANCELLED / TIMED_OUT."""
         self.state("card")
         self.show(title, self._fit(self.money(amount, params), "r"), self.t("present_card"), self.t("present_card2"))
         while True:
             ev = await self.events.get(params.card_timeout_s * 1000)
             if ev is None:
-                return None
+                return TIMED_OUT
             if ev[0] == "card":
                 return ev[1]
             if ev[0] == "key" and ev[1] == "CANCEL":
-                return None
+                return CANCELLED

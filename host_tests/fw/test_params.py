@@ -1,0 +1,195 @@
+# wasl.params: the parameter document, checked field by field (boards/sim/params.json as the base).
+import binascii
+import json
+
+from fwtest import ROOT, make_tmpdir, raises, read_text, rmtree, write_text
+from wasl.params import ParamError, Params, load
+
+# DER-like CA: a SEQUENCE tag (0x30) and enough bytes to look like a certificate.
+CA_DER = b"\x30\x82\x01\x0a" + bytes(range(96))
+CA_B64 = binascii.b2a_base64(CA_DER).decode().strip()
+
+REQUIRED = ("version", "terminal_id", "merchant_id", "merchant_name", "currency.code", "currency.alpha",
+            "currency.exponent", "amount_max", "host.address", "host.port", "host.server_name", "host.nii",
+            "host.ca")
+
+
+def base_doc():
+    doc = json.loads(read_text(ROOT + "/boards/sim/params.json"))
+    doc["host"]["ca"] = CA_B64
+    return doc
+
+
+def with_value(path, value):
+    doc = base_doc()
+    cur = doc
+    parts = path.split(".")
+    for p in parts[:-1]:
+        cur = cur[p]
+    cur[parts[-1]] = value
+    return doc
+
+
+def without(path):
+    doc = base_doc()
+    cur = doc
+    parts = path.split(".")
+    for p in parts[:-1]:
+        cur = cur[p]
+    del cur[parts[-1]]
+    return doc
+
+
+def test_sim_params_attributes():
+    p = Params(base_doc())
+    assert p.version == 1
+    assert p.terminal_id == "WASL0001"
+    assert p.merchant_id == "000000000000001"
+    assert p.merchant_name == "PHARMACIE EL AMEL"
+    assert p.merchant_address == ["12 RUE DIDOUCHE MOURAD", "16000 ALGER"]
+    assert (p.currency_code, p.currency_alpha, p.currency_exponent) == ("012", "DZD", 2)
+    assert p.amount_max == 50000000
+    assert p.language == "fr"
+    assert p.tz_offset_min == 60
+    assert (p.idle_timeout_s, p.card_timeout_s, p.result_timeout_s) == (60, 60, 30)
+    assert (p.host_address, p.host_port, p.host_server_name, p.host_nii) == \
+        ("127.0.0.1", 5443, "acquirer.wasl.test", "001")
+    assert (p.host_connect_timeout_s, p.host_reply_timeout_s) == (15, 30)
+    assert p.host_ca == CA_DER
+
+
+def test_optional_parameters_default():
+    doc = base_doc()
+    for k in ("merchant_address", "language", "tz_offset_min", "timeouts"):
+        del doc[k]
+    del doc["host"]["connect_timeout_s"]
+    del doc["host"]["reply_timeout_s"]
+    p = Params(doc)
+    assert p.merchant_address == []
+    assert p.language == "fr"
+    assert p.tz_offset_min == 60
+    assert (p.idle_timeout_s, p.card_timeout_s, p.result_timeout_s) == (60, 60, 30)
+    assert (p.host_connect_timeout_s, p.host_reply_timeout_s) == (15, 30)
+
+
+def test_every_required_key_missing_names_it():
+    for path in REQUIRED:
+        e = raises(ParamError, Params, without(path))
+        assert path in str(e), (path, str(e))
+        assert getattr(e, "param", path) == path, (path, e.param)
+        # the message says what is wrong: absent, not malformed
+        assert "missing" in str(e), (path, str(e))
+    # a whole missing object names its first member
+    for obj, first in (("currency", "currency.code"), ("host", "host.address")):
+        e = raises(ParamError, Params, without(obj))
+        assert first in str(e), str(e)
+
+
+def test_not_an_object():
+    for doc in ([], "x", 1, None):
+        raises(ParamError, Params, doc)
+
+
+def test_wrong_types_name_the_parameter():
+    cases = (
+        ("version", "1"), ("version", True), ("version", 1.0), ("terminal_id", 12345678),
+        ("merchant_id", 1), ("merchant_name", ["A"]), ("currency.code", 12), ("currency.alpha", None),
+        ("currency.exponent", "2"), ("amount_max", "1000"), ("amount_max", 1.5), ("language", 1),
+        ("tz_offset_min", "60"), ("timeouts.entry_s", "60"), ("timeouts.card_s", False),
+        ("timeouts.result_s", 30.0), ("host.address", 127), ("host.port", "5443"), ("host.port", True),
+        ("host.server_name", None), ("host.nii", 1), ("host.ca", 0), ("host.connect_timeout_s", "15"),
+        ("host.reply_timeout_s", [30]),
+    )
+    for path, value in cases:
+        e = raises(ParamError, Params, with_value(path, value))
+        assert path in str(e), (path, value, str(e))
+
+
+def test_merchant_address_must_be_a_list_of_text():
+    # The receipt prints one line per element (a[:cols]): a string prints one line per character,
+    # a number raises TypeError while printing, after the host approved. Refuse both at boot.
+    for value in ("12 RUE DIDOUCHE MOURAD", ["12 RUE", 16000], [None], {"a": "b"}):
+        e = raises(ParamError, Params, with_value("merchant_address", value))
+        assert "merchant_address" in str(e), (value, str(e))
+
+
+def test_terminal_id_exactly_8_characters():
+    for v in ("WASL001", "WASL00012", "", "WASL\x01001", "WASL\xe9001"):
+        e = raises(ParamError, Params, with_value("terminal_id", v))
+        assert "terminal_id" in str(e)
+    assert Params(with_value("terminal_id", "T 1-2/3~")).terminal_id == "T 1-2/3~"
+
+
+def test_text_lengths():
+    for path, v in (("merchant_id", "0" * 14), ("merchant_id", "0" * 16), ("merchant_name", ""),
+                    ("merchant_name", "N" * 33), ("currency.alpha", "DZ"), ("currency.alpha", "DZDA"),
+                    ("host.address", ""), ("host.address", "a" * 65), ("host.server_name", "")):
+        e = raises(ParamError, Params, with_value(path, v))
+        assert path in str(e), (path, str(e))
+    assert Params(with_value("merchant_name", "N" * 32)).merchant_name == "N" * 32
+
+
+def test_digit_parameters():
+    for path, v in (("currency.code", "12"), ("currency.code", "0120"), ("currency.code", "01A"),
+                    ("host.nii", "1"), ("host.nii", " 01"), ("host.nii", "-01")):
+        e = raises(ParamError, Params, with_value(path, v))
+        assert path in str(e), (path, str(e))
+
+
+def test_amount_max_range():
+    for v in (0, -1, 10 ** 12):
+        e = raises(ParamError, Params, with_value("amount_max", v))
+        assert "amount_max" in str(e)
+    assert Params(with_value("amount_max", 10 ** 12 - 1)).amount_max == 999999999999
+    assert Params(with_value("amount_max", 1)).amount_max == 1
+
+
+def test_port_range():
+    for v in (0, -1, 65536, 100000):
+        e = raises(ParamError, Params, with_value("host.port", v))
+        assert "host.port" in str(e)
+    assert Params(with_value("host.port", 1)).host_port == 1
+    assert Params(with_value("host.port", 65535)).host_port == 65535
+
+
+def test_bad_base64_ca():
+    for v in ("abc", "REPLACED-BY-THE-HARNESS-WITH-THE-SIMULATOR-CA", "MIIB="):
+        e = raises(ParamError, Params, with_value("host.ca", v))
+        assert "host.ca" in str(e), (v, str(e))
+
+
+def test_ca_not_der():
+    not_sequence = binascii.b2a_base64(b"\x31" + CA_DER[1:]).decode().strip()
+    too_short = binascii.b2a_base64(b"\x30" + bytes(62)).decode().strip()
+    for v in (not_sequence, too_short, ""):
+        e = raises(ParamError, Params, with_value("host.ca", v))
+        assert "host.ca" in str(e)
+    just_long_enough = b"\x30" + bytes(63)
+    assert Params(with_value("host.ca", binascii.b2a_base64(just_long_enough).decode())).host_ca == just_long_enough
+
+
+def test_load_from_directory():
+    d = make_tmpdir("params")
+    try:
+        write_text(d + "/params.json", json.dumps(base_doc()))
+        p = load(d)
+        assert p.terminal_id == "WASL0001" and p.host_ca == CA_DER
+        write_text(d + "/params.json", json.dumps(without("host.nii")))
+        e = raises(ParamError, load, d)
+        assert "host.nii" in str(e)
+        write_text(d + "/params.json", "{not json")
+        e = raises(ParamError, load, d)
+        assert "JSON" in str(e)
+        write_text(d + "/params.json", "[1, 2]")
+        raises(ParamError, load, d)
+    finally:
+        rmtree(d)
+
+
+def test_load_missing_file():
+    d = make_tmpdir("params")
+    try:
+        e = raises(ParamError, load, d)
+        assert "params.json" in str(e)
+    finally:
+        rmtree(d)
