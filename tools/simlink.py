@@ -13,7 +13,6 @@ Used by the scenario runner (tools/scenario.py), the desktop front end (tools/si
 import copy
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys

@@ -4,10 +4,8 @@
 # Status: pin map and printer wiring are final; the keypad matrix and HD44780 display drivers arrive
 # with the merchant UI work (issue 5), the card readers with the EMV work (issue 4). Until then
 # build() says exactly what is missing instead of booting half a terminal.
-import time
-
 from wasl.drivers.escpos import EscPos
-from wasl.hw import Hardware
+from wasl.hw import Clock, Hardware
 
 PINS = {
     "printer_uart": {"id": 2, "tx": 17, "rx": 16, "baud": 9600},   # 58 mm ESC/POS printer
@@ -27,14 +25,6 @@ DRIVERS = {
 }
 
 PRINTER_CODEPAGE = None   # the printer's Arabic code page number, when it has one (ESC t n)
-
-
-class Clock:
-    def time(self):
-        return time.time()
-
-    def gmtime(self, t):
-        return time.gmtime(int(t))
 
 
 class Esp32Generic(Hardware):

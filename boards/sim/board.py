@@ -2,7 +2,6 @@
 # Inputs arrive and outputs leave as JSON lines on stdin/stdout (docs/sim-protocol.md);
 # logs go to stderr. Storage is the host directory named by WASL_DATA.
 import asyncio
-import binascii
 import gc
 import json
 import os
@@ -12,7 +11,7 @@ import time
 
 from wasl import log
 from wasl.drivers.escpos import EscPos
-from wasl.hw import Hardware
+from wasl.hw import Clock, Hardware
 
 KEYS = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9",
         "OK", "CANCEL", "CLEAR", "F1", "F2", "F3", "F4", "MENU", "UP", "DOWN")
@@ -84,7 +83,7 @@ class SimUart:
         self._n = 0
 
 
-class SimClock:
+class SimClock(Clock):
     """Host time, optionally shifted: WASL_TIME=<unix seconds> makes the terminal boot at that instant."""
 
     def __init__(self):
@@ -93,9 +92,6 @@ class SimClock:
 
     def time(self):
         return time.time() + self._offset
-
-    def gmtime(self, t):
-        return time.gmtime(int(t))
 
 
 class SimBoard(Hardware):

@@ -5,7 +5,20 @@
 #   printer       wasl.drivers.escpos.EscPos (or anything with print_lines)
 #   clock         object with time() (seconds) and gmtime(seconds) -> tuple
 #   storage_root  directory holding params.json, counters and the journal
+import time
+
 from wasl.events import EventQueue
+
+
+class Clock:
+    """The port's clock (RTC on the device). gmtime() of time() is consistent on every port, whatever
+    its epoch."""
+
+    def time(self):
+        return time.time()
+
+    def gmtime(self, t):
+        return time.gmtime(int(t))
 
 
 class Hardware:

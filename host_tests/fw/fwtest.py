@@ -92,3 +92,15 @@ def ms_since(t0):
         return time.ticks_diff(time.ticks_ms(), t0)
     except AttributeError:  # CPython
         return ticks_ms() - t0
+
+
+# Shared fixtures for the host message tests.
+TRACK2 = "4761739001010010=25122011758928889"
+
+
+class FakeParams:
+    """The parameters a 0200 needs (wasl.params.Params has them all)."""
+    terminal_id = "WASL0001"
+    merchant_id = "000000000000001"
+    currency_code = "012"
+    host_nii = "001"

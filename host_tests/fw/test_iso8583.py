@@ -1,22 +1,14 @@
 # wasl.host.iso8583: the codec against the firmware's SPEC and hand-built messages.
 import binascii
 
-from fwtest import raises
+from fwtest import TRACK2, FakeParams, raises
 from wasl.card.track2 import parse_track2
 from wasl.host.iso8583 import FIXED, LLLVAR, LLVAR, Codec, CodecError
 from wasl.host.messages import financial_request
 from wasl.host.spec import SPEC
 
-TRACK2 = "4761739001010010=25122011758928889"
 UTC = (2026, 7, 5, 9, 8, 7, 6, 186)
 LOCAL = (2026, 7, 5, 10, 8, 7, 6, 186)
-
-
-class FakeParams:
-    terminal_id = "WASL0001"
-    merchant_id = "000000000000001"
-    currency_code = "012"
-    host_nii = "001"
 
 
 def h(s):

@@ -1,19 +1,11 @@
 # wasl.host.messages: the 0200 fields and section 8 reply validation.
-from fwtest import raises
+from fwtest import TRACK2, FakeParams, raises
 from wasl.card.track2 import Card, parse_track2
 from wasl.host.iso8583 import CodecError
 from wasl.host.messages import ReplyError, datetime_fields, financial_request, validate_reply
 
-TRACK2 = "4761739001010010=25122011758928889"
 UTC = (2026, 1, 2, 3, 4, 5, 4, 2)
 LOCAL = (2026, 1, 2, 4, 4, 5, 4, 2)
-
-
-class FakeParams:
-    terminal_id = "WASL0001"
-    merchant_id = "000000000000001"
-    currency_code = "012"
-    host_nii = "001"
 
 
 def request(entry="swipe", amount=150000, stan=42, invoice=7):
