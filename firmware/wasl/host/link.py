@@ -77,7 +77,8 @@ class Link:
         self._hdr = bytearray(2)
         # A heap that has served a few transactions is fragmented; the TLS socket needs contiguous
         # blocks. Hold a reserve from boot and release it just before connecting.
-        self._reserve = bytearray(_RESERVE)
+        self._reserve = None
+        self.rearm()
 
     @classmethod
     def from_params(cls, ctx, p):

@@ -66,7 +66,7 @@ async def sale(term, first_key=None):
     ui.state("online")
 
     def progress(stage):
-        ui.show(title, ui._fit(ui.money(amount, p), "r"), "", ui.t(stage), align="c")
+        ui.show(title, ui.fit(ui.money(amount, p), "r"), "", ui.t(stage), align="c")
 
     try:
         reply = await term.link.exchange(raw, term.codec.buf, progress)
@@ -93,7 +93,7 @@ async def sale(term, first_key=None):
     log.info("sale", "stan %06d rc %s", stan, rc)
     if approved:
         ui.state("approved")
-        ui.show(ui.t("approved"), ui._fit(ui.money(amount, p), "r"), ui.t("auth_code") + " " + result["auth"],
+        ui.show(ui.t("approved"), ui.fit(ui.money(amount, p), "r"), ui.t("auth_code") + " " + result["auth"],
                 "", align="c")
         ui.beep("ok")
     else:

@@ -40,7 +40,7 @@ class Ui:
     def beep(self, tone):
         self.hw.beep(tone)
 
-    def _fit(self, s, align):
+    def fit(self, s, align):
         s = s[:self.cols]
         pad = self.cols - len(s)
         if align == "c":
@@ -52,7 +52,7 @@ class Ui:
     def show(self, *rows, align="l"):
         out = []
         for i in range(self.rows):
-            out.append(self._fit(rows[i] if i < len(rows) else "", align))
+            out.append(self.fit(rows[i] if i < len(rows) else "", align))
         self.lcd.show(out)
 
     def lr(self, left, right):
@@ -90,7 +90,7 @@ class Ui:
         while True:
             amount = int(digits) if digits else 0
             self.show(title, err or self.t("enter_amount"),
-                      self._fit(self.money(amount, params), "r"), note or self.t("ok_cancel"))
+                      self.fit(self.money(amount, params), "r"), note or self.t("ok_cancel"))
             err = note = ""
             if pending is not None:
                 ev, pending = ("key", pending), None
@@ -125,7 +125,7 @@ class Ui:
     async def wait_card(self, params, title, amount):
         """The card reader's data (a dict), or CANCELLED / TIMED_OUT."""
         self.state("card")
-        self.show(title, self._fit(self.money(amount, params), "r"), self.t("present_card"), self.t("present_card2"))
+        self.show(title, self.fit(self.money(amount, params), "r"), self.t("present_card"), self.t("present_card2"))
         while True:
             ev = await self.events.get(params.card_timeout_s * 1000)
             if ev is None:

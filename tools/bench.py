@@ -1,0 +1,305 @@
+"""Benchmarks: heap floor of a sale, boot time, ISO 8583 codec speed, receipt size, code size.
+
+    python -m tools.bench [--quick] [--out docs/benchmarks.md] [--only boot-romfs,codec-0200]
+
+Prints one markdown table (figure, result, target, met or not, command that reproduces it) and writes it
+with the date and the machine. --quick runs fewer repetitions and a narrower heap search (about a minute);
+--only measures the named figures and writes nothing unless --out is given.
+"""
+import argparse
+import contextlib
+import datetime
+import glob
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from types import SimpleNamespace
+
+import iso8583
+
+from tools import hostspec, mpybuild, simlink
+from tools.scenario import run_file
+from tools.simlink import MICROPYTHON, ROOT, AcqSim, Firmware, load_cards
+
+sys.path.insert(0, os.path.join(ROOT, "firmware"))
+from wasl.card.track2 import parse_track2  # noqa: E402
+from wasl.host.iso8583 import Codec  # noqa: E402
+from wasl.host.messages import financial_request  # noqa: E402
+from wasl.host.spec import SPEC  # noqa: E402
+
+PY = os.path.relpath(sys.executable, ROOT) if sys.executable.startswith(ROOT) else "python"
+SCENARIOS = os.path.join("host_tests", "scenarios")
+BAUD = 9600
+TIME = (2026, 7, 5, 9, 8, 7, 6, 186)
+UPY_CODEC = """
+import time
+from wasl.host.iso8583 import Codec
+from wasl.host.spec import SPEC
+c, f, n, t0 = Codec(SPEC), %r, 0, time.ticks_us()
+while time.ticks_diff(time.ticks_us(), t0) < %d:
+    for _ in range(100):
+        c.decode(c.encode("0200", f))
+    n += 100
+print(n * 1e6 / time.ticks_diff(time.ticks_us(), t0))
+"""
+
+
+class Bench:
+    def __init__(self, quick):
+        self.quick = quick
+        self.runs = 3 if quick else 5
+        self.seconds = 0.2 if quick else 1.0
+        self.heap_range = (48, 96) if quick else (32, 160)
+        self.rows = []
+
+    def row(self, key, figure, result, target="—", met=None, command=None):
+        status = "—" if met is None else ("met" if met else "**not met**")
+        cmd = command or "%s -m tools.bench --only %s%s" % (PY, key, " --quick" if self.quick else "")
+        self.rows.append((figure, result, target, status, "`%s`" % cmd))
+
+    # 1. heap -----------------------------------------------------------------------------------------
+    def min_heap(self, scenario, code):
+        """Bisect in 1 KB steps for the smallest heap at which the scenario passes: (KB or None when even the
+        top of the range fails, {KB: summary} of every run)."""
+        path, runs = os.path.join(ROOT, SCENARIOS, scenario), {}
+
+        def passes(k):
+            runs[k] = run_file(path, heap="%dK" % k, code=code)
+            return runs[k]["passed"]
+
+        lo, hi = self.heap_range
+        if not passes(hi):
+            return None, runs
+        lo -= 1                       # invariant: lo fails (assumed for the bottom of the range), hi passes
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if passes(mid) else (mid, hi)
+        return hi, runs
+
+    def heap_row(self, key, scenario, code, target_kb=None):
+        kb, runs = self.min_heap(scenario, code)
+        lo, hi = self.heap_range
+        below = hi if kb is None else kb - 1
+        fail = runs.get(below)
+        result = "%d KB" % kb if kb else "> %d KB" % hi
+        if fail:
+            result += " (%d KB fails at step %d of %d)" % (below, fail["failed_step"], fail["steps"])
+        elif kb == lo:
+            result += " (bottom of the search range)"
+        if code == "romfs":
+            result += ", + %d B image" % os.path.getsize(os.path.join(ROOT, "build", "sim.romfs"))
+        cmd = "%s -m tools.scenario %s --code %s --heap %dK" % (
+            PY, os.path.join(SCENARIOS, scenario), code, kb or hi)
+        met = None if target_kb is None else (kb is not None and kb <= target_kb)
+        self.row(key, "Smallest heap: %s, %s" % (scenario[:-5], code), result,
+                 "≤ %d KB (issue 8)" % target_kb if target_kb else "—", met, cmd)
+
+    def heap_sale_romfs(self):
+        self.heap_row("heap-sale-romfs", "sale_approved.json", "romfs", 48)
+
+    def heap_sale_mpy(self):
+        self.heap_row("heap-sale-mpy", "sale_approved.json", "mpy", 48)
+
+    def heap_cancel_romfs(self):
+        self.heap_row("heap-cancel-romfs", "cancel_at_amount.json", "romfs")
+
+    # 2. boot -----------------------------------------------------------------------------------------
+    def boot(self, code):
+        times = []
+        with tempfile.TemporaryDirectory(prefix="wasl-bench-") as tmp, AcqSim(os.path.join(tmp, "acq")) as acq:
+            for i in range(self.runs):
+                fw = Firmware(os.path.join(tmp, "term%d" % i), acq=acq, code=code)
+                t0 = time.monotonic()
+                try:
+                    fw.start()
+                    fw.wait_state("idle", 20)
+                    times.append(time.monotonic() - t0)
+                finally:
+                    fw.stop()
+        ms = statistics.median(times) * 1000
+        self.row("boot-" + code, "Boot to idle screen, %s (median of %d)" % (code, self.runs),
+                 "%.0f ms" % ms, "< 100 ms", ms < 100)
+
+    def boot_py(self):
+        self.boot("py")
+
+    def boot_mpy(self):
+        self.boot("mpy")
+
+    def boot_romfs(self):
+        self.boot("romfs")
+
+    # 3. codec ----------------------------------------------------------------------------------------
+    def rate(self, fn):
+        """Calls per second of fn over self.seconds."""
+        n, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < self.seconds:
+            for _ in range(100):
+                fn()
+            n += 100
+        return n / (time.perf_counter() - t0)
+
+    @staticmethod
+    def sale_0200():
+        with open(simlink.PARAMS_TEMPLATE) as f:
+            p = json.load(f)
+        params = SimpleNamespace(terminal_id=p["terminal_id"], merchant_id=p["merchant_id"],
+                                 currency_code=p["currency"]["code"], host_nii=p["host"]["nii"])
+        card = parse_track2(load_cards()["visa_ok"]["track2"], "swipe")
+        return financial_request(params, "000000", 12500, card, 1, 1, TIME, TIME)
+
+    def codec_row(self, key, figure, ours, theirs):
+        a, b = self.rate(ours), self.rate(theirs)
+        self.row(key, figure, f"{a:,.0f} msg/s vs pyiso8583 {b:,.0f} msg/s: **{a / b:.2f}x**",
+                 "≥ 2x pyiso8583", a / b >= 2)
+
+    def codec_0200(self):
+        fields, spec, codec = self.sale_0200(), hostspec.load().spec, Codec(SPEC)
+        doc = {"t": "0200", **{str(k): v for k, v in fields.items()}}
+        assert bytes(iso8583.encode(dict(doc), spec)[0]) == bytes(codec.encode("0200", fields)), "codecs disagree"
+        self.codec_row("codec-0200", "ISO 8583 0200 encode+decode, CPython",
+                       lambda: codec.decode(codec.encode("0200", fields)),
+                       lambda: iso8583.decode(iso8583.encode(dict(doc), spec)[0], spec))
+
+    def codec_0210(self):
+        req, spec, codec = self.sale_0200(), hostspec.load().spec, Codec(SPEC)
+        doc = {"t": "0210", "37": "000000123456", "38": "A1B2C3", "39": "00"}
+        doc.update({str(f): req[f] for f in (3, 4, 7, 11, 12, 13, 24, 41, 42, 49, 62)})
+        raw = bytes(iso8583.encode(dict(doc), spec)[0])
+        assert codec.decode(raw)[1] == {int(k): v for k, v in doc.items() if k != "t"}, "codecs disagree"
+        self.codec_row("codec-0210", "ISO 8583 0210 decode, CPython", lambda: codec.decode(raw),
+                       lambda: iso8583.decode(raw, spec))
+
+    def codec_upy(self):
+        env = dict(os.environ, MICROPYPATH=".frozen:" + os.path.join(ROOT, "firmware"))
+        script = UPY_CODEC % (self.sale_0200(), self.seconds * 1e6)
+        out = subprocess.run([MICROPYTHON, "-c", script], env=env, capture_output=True, text=True, check=True)
+        self.row("codec-upy", "ISO 8583 0200 encode+decode, MicroPython unix port",
+                 f"{float(out.stdout):,.0f} msg/s")
+
+    # 4. receipts -------------------------------------------------------------------------------------
+    def receipt(self):
+        with tempfile.TemporaryDirectory(prefix="wasl-bench-") as tmp, AcqSim(os.path.join(tmp, "acq")) as acq, \
+                Firmware(os.path.join(tmp, "term"), acq=acq, params={"language": "en"}) as fw:
+            fw.wait_state("idle", 20)
+            fw.keys("12500", "OK")
+            fw.wait_state("card")
+            fw.card(load_cards()["visa_ok"])
+            fw.wait_state("copy_prompt", 30)
+            fw.key("OK")
+            fw.wait_receipts(2, 20)
+        for i, copy in enumerate(("merchant", "customer")):
+            n = len(fw.receipts[i]["escpos"])
+            self.row("receipt", "Receipt, %s copy (approved sale)" % copy,
+                     "%d B ESC/POS, %.2f s at %d baud 8N1" % (n, n * 10 / BAUD, BAUD), "< 2 KB", n < 2048)
+
+    # 5. code size ------------------------------------------------------------------------------------
+    def size(self):
+        fw = os.path.join(ROOT, "firmware")
+        src = sorted(glob.glob(os.path.join(fw, "wasl", "**", "*.py"), recursive=True))
+        with tempfile.TemporaryDirectory(prefix="wasl-bench-") as tmp:
+            count, errors = mpybuild.build("sim", tmp)
+            if errors:
+                raise RuntimeError("mpy build failed: %s" % "; ".join(errors))
+            mpy = sum(os.path.getsize(os.path.join(tmp, os.path.relpath(p, fw))[:-3] + ".mpy") for p in src)
+        total = sum(map(os.path.getsize, src))
+        self.row("size", "Firmware code, firmware/wasl (%d modules)" % len(src),
+                 "%d B source, %d B .mpy (%.0f%%)" % (total, mpy, 100.0 * mpy / total))
+
+
+FIGURES = {
+    "heap-sale-romfs": Bench.heap_sale_romfs, "heap-sale-mpy": Bench.heap_sale_mpy,
+    "heap-cancel-romfs": Bench.heap_cancel_romfs,
+    "boot-py": Bench.boot_py, "boot-mpy": Bench.boot_mpy, "boot-romfs": Bench.boot_romfs,
+    "codec-0200": Bench.codec_0200, "codec-0210": Bench.codec_0210, "codec-upy": Bench.codec_upy,
+    "receipt": Bench.receipt, "size": Bench.size,
+}
+
+
+@contextlib.contextmanager
+def build_once():
+    """Build each code mode once for the whole run: simlink rebuilds the tree at every start, which would
+    put the build into the boot time and recompile it for every step of the heap searches."""
+    build, cache = simlink.build_code, {}
+
+    def cached(mode, board="sim"):
+        if (mode, board) not in cache:
+            cache[mode, board] = build(mode, board)
+        return cache[mode, board]
+
+    simlink.build_code = cached
+    try:
+        yield
+    finally:
+        simlink.build_code = build
+
+
+def micropython_version():
+    out = subprocess.run([MICROPYTHON, "-c", "import sys; print(sys.version)"], capture_output=True, text=True)
+    return out.stdout.strip().split("; ")[-1]
+
+
+def report(bench, command, seconds):
+    lines = [
+        "# Benchmarks",
+        "",
+        "Generated by `%s` on %s in %.0f s; every command below is run from the repository root." % (
+            command, datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), seconds),
+        "",
+        "Machine: %s, %d CPUs, Python %s, %s." % (platform.platform(), os.cpu_count(), platform.python_version(),
+                                                    micropython_version()),
+        "",
+        "| Figure | Result | Target | Status | Command |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    lines += ["| %s |" % " | ".join(r) for r in bench.rows]
+    lo, hi = bench.heap_range
+    lines += [
+        "",
+        "- Heap: `-X heapsize` given to the firmware, bisected in 1 KB steps between %d and %d KB; the command "
+        "passes at the figure. From a ROMFS image the code runs in place from flash on a device, so the "
+        "figure excludes the image (build/sim.romfs), which the runner adds to the unix port's heap. Step 1 "
+        "of both scenarios waits for the idle screen: a failure there is a failure at boot." % (lo, hi),
+        "- Boot: from just before the firmware process is spawned (code already built) to its first `idle` "
+        "state event, with the unix port's default heap.",
+        "- Codec: the same 0200 (approved-sale fields) through `wasl.host.iso8583.Codec` and through "
+        "pyiso8583 with the spec parsed from docs/host-interface.md; the 0210 is the host's reply, encoded by "
+        "pyiso8583. Rates are messages per second, single thread.",
+        "- Receipt print time: bytes x 10 bits / %d baud." % BAUD,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions, narrower heap search")
+    ap.add_argument("--out", help="markdown file to write (default docs/benchmarks.md, none with --only)")
+    ap.add_argument("--only", help="comma-separated figures: " + ", ".join(FIGURES))
+    a = ap.parse_args(argv)
+    keys = a.only.split(",") if a.only else list(FIGURES)
+    unknown = [k for k in keys if k not in FIGURES]
+    if unknown:
+        ap.error("unknown figure %s (choose from %s)" % (", ".join(unknown), ", ".join(FIGURES)))
+    out = a.out or (None if a.only else os.path.join(ROOT, "docs", "benchmarks.md"))
+    bench, t0 = Bench(a.quick), time.monotonic()
+    with build_once():
+        for k in keys:
+            FIGURES[k](bench)
+            print("%-18s %s" % (k, bench.rows[-1][1]), file=sys.stderr, flush=True)
+    command = " ".join([PY, "-m", "tools.bench"] + (argv if argv is not None else sys.argv[1:]))
+    text = report(bench, command, time.monotonic() - t0)
+    print(text)
+    if out:
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        with open(out, "w") as f:
+            f.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
