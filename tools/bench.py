@@ -29,7 +29,7 @@ from tools.simlink import MICROPYTHON, ROOT, AcqSim, Firmware, load_cards
 sys.path.insert(0, os.path.join(ROOT, "firmware"))
 from wasl.card.track2 import parse_track2  # noqa: E402
 from wasl.host.iso8583 import Codec  # noqa: E402
-from wasl.host.messages import financial_request  # noqa: E402
+from wasl.host.messages import financial, stamp  # noqa: E402
 from wasl.host.spec import SPEC  # noqa: E402
 
 PY = os.path.relpath(sys.executable, ROOT) if sys.executable.startswith(ROOT) else "python"
@@ -151,7 +151,10 @@ class Bench:
         params = SimpleNamespace(terminal_id=p["terminal_id"], merchant_id=p["merchant_id"],
                                  currency_code=p["currency"]["code"], host_nii=p["host"]["nii"])
         card = parse_track2(load_cards()["visa_ok"]["track2"], "swipe")
-        return financial_request(params, "000000", 12500, card, 1, 1, TIME, TIME)
+        # the sale's journal record ("new", wasl/txn/batch.py), as wasl/txn/sale.py writes it
+        t = {"e": "new", "s": 1, "i": 1, "b": 1, "ty": "sale", "a": 12500, "p": card.masked_pan, "m": card.entry,
+             "t": stamp(TIME)}
+        return financial(params, t, TIME, card)
 
     def codec_row(self, key, figure, ours, theirs):
         a, b = self.rate(ours), self.rate(theirs)

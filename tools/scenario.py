@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from tools.simlink import ROOT, AcqSim, Firmware, HarnessError, load_cards
+from tools.simlink import ROOT, AcqSim, Firmware, HarnessError, journal_state, load_cards
 
 DEFAULT_TIMEOUT = 15
 # Luhn-valid runs of 13-19 digits: what a leaked PAN looks like.
@@ -103,7 +103,7 @@ class Run:
         elif "sleep" in st:
             time.sleep(st["sleep"])
         elif "expect_screen" in st:
-            fw.wait_screen(st["expect_screen"], t)
+            fw.wait_screen(st["expect_screen"], t, since_state=getattr(self, "mark", None))
         elif "wait_receipts" in st:
             fw.wait_receipts(st["wait_receipts"], t)
         elif "expect_receipt" in st:
@@ -113,9 +113,10 @@ class Run:
                 raise HarnessError("%d receipts printed, expected %d" % (len(fw.receipts), st["expect_receipts"]))
         elif "expect_ledger" in st:
             self.expect_ledger(st["expect_ledger"])
+        elif "expect_reconcile" in st:
+            self.expect_reconcile()
         elif "expect_beep" in st:
-            if st["expect_beep"] not in fw.beeps:
-                raise HarnessError("no %r beep (beeps: %s)" % (st["expect_beep"], fw.beeps))
+            fw.wait_for(lambda: st["expect_beep"] in fw.beeps, t, "a %r beep" % st["expect_beep"])
         else:
             raise HarnessError("unknown step %s" % json.dumps(st))
 
@@ -144,6 +145,19 @@ class Run:
             for k, v in exp["last"].items():
                 if last.get(k) != v:
                     raise HarnessError("ledger last row %s=%r, expected %r" % (k, last.get(k), v))
+
+    def expect_reconcile(self):
+        """The terminal's batch totals, rebuilt from its journal, equal the host ledger's for this
+        terminal and batch; and no reversal is left pending."""
+        j = journal_state(self.fw.data_dir)
+        tid = self.fw.params["terminal_id"]
+        from tools.acqsim.ledger import Ledger
+        host = Ledger(self.acq.info["ledger"]).batch_totals(tid, "%06d" % j["batch"])
+        mine = {k: j[k] for k in ("debit_count", "debit_amount", "credit_count", "credit_amount")}
+        if {k: host[k] for k in mine} != mine:
+            raise HarnessError("terminal totals %s != host ledger %s (batch %d)" % (mine, host, j["batch"]))
+        if j["pending"] is not None:
+            raise HarnessError("a reversal is still pending for STAN %s" % j["pending"])
 
     def invariants(self):
         """Checks that hold after every scenario."""

@@ -44,6 +44,18 @@ class HarnessError(AssertionError):
     pass
 
 
+def journal_state(data_dir, board="sim"):
+    """The terminal's journal and batch state, read from its flash image by the firmware's own code
+    on the unix port (tools/upy/journal_dump.py). Safe while the terminal is idle."""
+    env = dict(os.environ)
+    env["MICROPYPATH"] = ".frozen:%s:%s" % (os.path.join(ROOT, "firmware"), os.path.join(ROOT, "boards", board))
+    res = subprocess.run([MICROPYTHON, os.path.join(ROOT, "tools", "upy", "journal_dump.py"), str(data_dir)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
+    if res.returncode:
+        raise HarnessError("journal dump failed: %s" % (res.stderr or res.stdout).strip()[-500:])
+    return json.loads(res.stdout)
+
+
 class AcqSim:
     """The acquirer simulator (tools/acqsim) as a child process."""
 
@@ -171,12 +183,14 @@ class Firmware:
         self.lcd = [""] * 4
         self.screens = []       # every LCD frame, in order
         self.states = []        # every UI state, in order
+        self.state_screens = []  # for each state: how many LCD frames had been shown before it
         self.receipts = []      # {"text", "escpos", "unknown_commands"}
         self.beeps = []
         self.events = []        # every control-channel event
         self.exit_code = None
         self.stdout_junk = []   # stdout lines that were not protocol JSON (must stay empty)
         self.heapsize = None
+        self.powercut = None    # set when the board reported a simulated power cut (WASL_POWERCUT)
         self._cond = threading.Condition()
         self._printer = VirtualPrinter(self._on_cut)
 
@@ -234,12 +248,16 @@ class Firmware:
             self.screens.append(ev["rows"])
         elif kind == "state":
             self.states.append(ev["state"])
+            self.state_screens.append(len(self.screens))   # frames shown before this state
         elif kind == "uart" and ev.get("port") == "printer":
             self._printer.feed(bytes.fromhex(ev["data"]))
         elif kind == "beep":
             self.beeps.append(ev["tone"])
         elif kind == "exit":
             self.exit_code = ev["code"]
+        elif kind == "powercut":
+            self.powercut = ev["at"]
+            self.proc.kill()          # the power is gone: no cleanup, no flush
 
     def _on_cut(self, text, raw, unknown):
         self.receipts.append({"text": text, "escpos": raw, "unknown_commands": unknown})
@@ -346,8 +364,17 @@ class Firmware:
         self.wait_for(pred, timeout, "state %r" % state)
         return found["i"]
 
-    def wait_screen(self, text, timeout=10):
-        self.wait_for(lambda: text in self.screen_text(), timeout, "screen text %r" % text)
+    def wait_screen(self, text, timeout=10, since_state=None):
+        """Wait until `text` is on the LCD; with since_state (an index into states), a frame shown
+        since that state counts too, even if the screen has moved on."""
+        start = self.state_screens[since_state] if since_state is not None else None
+
+        def pred():
+            if text in self.screen_text():
+                return True
+            return start is not None and any(text in "\n".join(f) for f in self.screens[start:])
+
+        self.wait_for(pred, timeout, "screen text %r" % text)
 
     def wait_receipts(self, n, timeout=10):
         self.wait_for(lambda: len(self.receipts) >= n, timeout, "%d receipts" % n)

@@ -8,6 +8,7 @@ import os
 import select
 import sys
 import time
+import vfs
 
 from wasl import log
 from wasl.drivers.escpos import EscPos
@@ -94,6 +95,79 @@ class SimClock(Clock):
         return time.time() + self._offset
 
 
+class FileBlockDevice:
+    """A flash chip for littlefs, kept in a host file: 4 KB erase blocks, written in place, so a
+    process killed mid-write leaves exactly what a power cut would (littlefs copes with that)."""
+
+    def __init__(self, path, block_size=4096, blocks=128):
+        self.block_size = block_size
+        self.blocks = blocks
+        try:
+            self.f = open(path, "r+b")
+        except OSError:
+            self.f = open(path, "w+b")
+            erased = b"\xff" * 256
+            for _ in range(block_size * blocks // 256):
+                self.f.write(erased)
+            self.f.flush()
+
+    def readblocks(self, n, buf, off=0):
+        self.f.seek(n * self.block_size + off)
+        self.f.readinto(buf)
+
+    def writeblocks(self, n, buf, off=0):
+        self.f.seek(n * self.block_size + off)
+        self.f.write(buf)
+        self.f.flush()
+
+    def ioctl(self, op, arg):
+        if op == 4:   # block count
+            return self.blocks
+        if op == 5:   # block size
+            return self.block_size
+        if op == 6:   # erase: a real NOR flash sets the block to 0xFF; littlefs does not rely on it
+            return 0
+        return 0
+
+
+def mount_flash(data_dir):
+    """littlefs on the sim's flash image, mounted at /flash (formatted on first use)."""
+    bdev = FileBlockDevice(data_dir + "/flash.img")
+    try:
+        vfs.mount(vfs.VfsLfs2(bdev), "/flash")
+    except OSError:
+        vfs.VfsLfs2.mkfs(bdev)
+        vfs.mount(vfs.VfsLfs2(bdev), "/flash")
+    return "/flash"
+
+
+def powerfail_from_env():
+    """WASL_POWERCUT=before:N or after:N: at the Nth journal write, the power fails. "before" writes
+    half of the record first (a torn write), "after" cuts right after the record is committed. The
+    board reports it and freezes; the harness then kills the process, as a power cut would."""
+    spec = os.getenv("WASL_POWERCUT")
+    if not spec:
+        return None
+    phase, _, n = spec.partition(":")
+    at = int(n)
+
+    def hook(when, count, hdr, payload):
+        if when != phase or count != at:
+            return
+        if when == "before":
+            with open(JOURNAL_ROOT + "/journal", "ab") as f:
+                f.write(hdr)
+                f.write(payload[:len(payload) // 2])
+        emit({"ev": "powercut", "at": spec})
+        while True:
+            time.sleep(1)
+
+    return hook
+
+
+JOURNAL_ROOT = "/flash"
+
+
 class SimBoard(Hardware):
     name = "sim"
 
@@ -103,6 +177,8 @@ class SimBoard(Hardware):
         self.printer = EscPos(SimUart("printer"), cols=32)
         self.clock = SimClock()
         self.storage_root = os.getenv("WASL_DATA") or "var/sim"
+        self.journal_root = mount_flash(self.storage_root)
+        self.powerfail = powerfail_from_env()
 
     def trace(self, kind, value):
         if kind == "state":

@@ -4,7 +4,8 @@
 #   lcd           object with rows, cols and show(list_of_rows)
 #   printer       wasl.drivers.escpos.EscPos (or anything with print_lines)
 #   clock         object with time() (seconds) and gmtime(seconds) -> tuple
-#   storage_root  directory holding params.json, counters and the journal
+#   storage_root  directory holding params.json and small settings files
+#   journal_root  directory on a power-safe file system (littlefs) holding the journal
 import time
 
 from wasl.events import EventQueue
@@ -30,6 +31,8 @@ class Hardware:
         self.printer = None
         self.clock = None
         self.storage_root = ""
+        self.journal_root = ""
+        self.powerfail = None   # journal write hook for power-cut tests (sim only)
 
     def trace(self, kind, value):
         """Observable milestones (boot, UI state) for harnesses; no-op on a real board."""

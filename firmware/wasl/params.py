@@ -22,6 +22,8 @@ def _get(doc, path, kind, default=None, required=True):
         cur = cur[part]
     if kind is int and (not isinstance(cur, int) or isinstance(cur, bool)):
         raise ParamError(path, "parameter %s must be a whole number" % path)
+    if kind in (bool, list) and not isinstance(cur, kind):
+        raise ParamError(path, "parameter %s must be %s" % (path, "true or false" if kind is bool else "a list"))
     if kind is str and not isinstance(cur, str):
         raise ParamError(path, "parameter %s must be text" % path)
     return cur
@@ -56,7 +58,7 @@ class Params:
         self.merchant_id = _printable(doc, "merchant_id", 15, exact=True)
         self.merchant_name = _printable(doc, "merchant_name", 32)
         self.merchant_address = _get(doc, "merchant_address", list, [], required=False)
-        if not isinstance(self.merchant_address, list) or len(self.merchant_address) > 3:
+        if len(self.merchant_address) > 3:
             raise ParamError("merchant_address", "parameter merchant_address must be a list of up to 3 lines")
         for line in self.merchant_address:
             if not isinstance(line, str) or len(line) > 32:
@@ -67,6 +69,18 @@ class Params:
         self.amount_max = _get(doc, "amount_max", int)
         if not 0 < self.amount_max < 10 ** 12:
             raise ParamError("amount_max", "parameter amount_max must be between 1 and 999999999999")
+        self.refund_max = _get(doc, "refund_max", int, self.amount_max, required=False)
+        if not 0 < self.refund_max < 10 ** 12:
+            raise ParamError("refund_max", "parameter refund_max must be between 1 and 999999999999")
+        self.refund_asks_rrn = _get(doc, "refund_asks_rrn", bool, True, required=False)
+        pin = _get(doc, "supervisor_pin_sha256", str)
+        if len(pin) != 64 or any(c not in "0123456789abcdef" for c in pin):
+            raise ParamError("supervisor_pin_sha256", "supervisor_pin_sha256 must be 64 lowercase hex digits")
+        self.supervisor_pin_sha256 = pin
+        self.billers = _get(doc, "billers", list, ["ELEC", "GAZ", "EAU", "NET", "TEL"], required=False)
+        if not self.billers or len(self.billers) > 9 or any(
+                not isinstance(b, str) or not 1 <= len(b) <= 8 or not b.isalpha() for b in self.billers):
+            raise ParamError("billers", "billers must be 1 to 9 codes of 1 to 8 letters")
         self.language = _get(doc, "language", str, "fr", required=False)
         self.tz_offset_min = _get(doc, "tz_offset_min", int, 60, required=False)
         self.idle_timeout_s = _get(doc, "timeouts.entry_s", int, 60, required=False)

@@ -99,8 +99,28 @@ TRACK2 = "4761739001010010=25122011758928889"
 
 
 class FakeParams:
-    """The parameters a 0200 needs (wasl.params.Params has them all)."""
+    """The parameters the message builders and the receipts read (wasl.params.Params has them all)."""
     terminal_id = "WASL0001"
     merchant_id = "000000000000001"
+    merchant_name = "PHARMACIE EL AMEL"
+    merchant_address = ["12 RUE DIDOUCHE MOURAD", "16000 ALGER"]
     currency_code = "012"
+    currency_alpha = "DZD"
+    currency_exponent = 2
     host_nii = "001"
+    amount_max = 50000000
+    refund_max = 10000000
+    refund_asks_rrn = True
+    billers = ["ELEC", "GAZ", "EAU", "NET", "TEL"]
+    language = "en"
+    tz_offset_min = 60
+
+
+MASKED_PAN = "476173******0010"   # TRACK2's PAN as the journal and the receipts keep it
+
+
+def txn(ty="sale", s=42, i=7, b=1, a=150000, m="swipe", t="20260705100807", p=MASKED_PAN, **extra):
+    """A transaction's journal record ("new", wasl/txn/batch.py), outcome keys (rc, r, au...) in extra."""
+    rec = {"e": "new", "s": s, "i": i, "b": b, "ty": ty, "a": a, "p": p, "m": m, "t": t}
+    rec.update(extra)
+    return rec

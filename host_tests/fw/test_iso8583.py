@@ -1,14 +1,14 @@
 # wasl.host.iso8583: the codec against the firmware's SPEC and hand-built messages.
 import binascii
 
-from fwtest import TRACK2, FakeParams, raises
+from fwtest import TRACK2, FakeParams, raises, txn
 from wasl.card.track2 import parse_track2
 from wasl.host.iso8583 import FIXED, LLLVAR, LLVAR, Codec, CodecError
-from wasl.host.messages import financial_request
+from wasl.host.messages import financial
 from wasl.host.spec import SPEC
 
 UTC = (2026, 7, 5, 9, 8, 7, 6, 186)
-LOCAL = (2026, 7, 5, 10, 8, 7, 6, 186)
+LOCAL = "20260705100807"    # the journal's stamp of the local time, an hour ahead
 
 
 def h(s):
@@ -17,18 +17,18 @@ def h(s):
 
 def full_0200(entry="swipe"):
     card = parse_track2(";" + TRACK2 + "?", entry)
-    return financial_request(FakeParams(), "000000", 150000, card, 42, 7, UTC, LOCAL)
+    return financial(FakeParams(), txn("sale", s=42, i=7, b=1, a=150000, m=entry, t=LOCAL), UTC, card)
 
 
 def encoded_0200():
     return bytes(Codec(SPEC).encode("0200", full_0200()))
 
 
-# The 0200 above, byte by byte: fields 3 4 7 11 12 13 22 24 25 35 41 42 49 62.
-FULL_0200 = (b"0200" + h("3238058020c08004")
+# The 0200 above, byte by byte: fields 3 4 7 11 12 13 22 24 25 35 41 42 49 60 62.
+FULL_0200 = (b"0200" + h("3238058020c08014")
              + b"000000" + b"000000150000" + b"0705090807" + b"000042" + b"100807" + b"0705"
              + b"021" + b"001" + b"00" + b"34" + TRACK2.encode()
-             + b"WASL0001" + b"000000000000001" + b"012" + b"006000007")
+             + b"WASL0001" + b"000000000000001" + b"012" + b"006000001" + b"006000007")
 
 
 def test_full_0200_exact_bytes():
@@ -40,14 +40,14 @@ def test_full_0200_round_trip():
     mti, fields = Codec(SPEC).decode(encoded_0200())
     assert mti == "0200"
     assert fields == req
-    assert sorted(fields) == [3, 4, 7, 11, 12, 13, 22, 24, 25, 35, 41, 42, 49, 62]
+    assert sorted(fields) == [3, 4, 7, 11, 12, 13, 22, 24, 25, 35, 41, 42, 49, 60, 62]
 
 
 def test_manual_0200_round_trip():
     from wasl.card.track2 import Card
 
     card = Card("4761739001010010", "2512", "", "", "manual")
-    req = financial_request(FakeParams(), "000000", 1, card, 999999, 999999, UTC, LOCAL)
+    req = financial(FakeParams(), txn("sale", s=999999, i=999999, b=999999, a=1, m="manual", t=LOCAL), UTC, card)
     raw = bytes(Codec(SPEC).encode("0200", req))
     # field 2 is LLVAR: "16" then the PAN, field 14 fixed YYMM; no field 35
     assert b"164761739001010010" + b"000000" in raw

@@ -1,17 +1,57 @@
-"""What the simulator does with a 0200: chosen by the minor units ("cents") of the amount.
+"""What the simulator answers: data tables, read by server.py.
 
-The tables below are the whole behaviour; docs/host-interface.md section 10 and the README list the
-same triggers (host_tests/test_acqsim.py checks that the doc table matches TRIGGERS).
+docs/host-interface.md section 10 and the README describe the same rules; host_tests/test_acqsim.py
+checks that the doc's cents table matches TRIGGERS and its biller table matches BILLERS.
 """
 from dataclasses import dataclass
 
-SALE = "000000"
+SALE, VOID, REFUND, BILL_PAYMENT = "000000", "020000", "200000", "500000"
+BILL_INQUIRY, SETTLEMENT, SETTLEMENT_AFTER_UPLOAD, ECHO = "380000", "920000", "960000", "990000"
+
+# Request MTI -> reply MTI (section 4). Any other MTI is a format error answered by closing.
+REPLY_MTI = {"0100": "0110", "0200": "0210", "0320": "0330", "0400": "0410", "0500": "0510", "0800": "0810"}
+
+CARD_FIELDS = ("2", "14", "35")
+
+
+@dataclass(frozen=True)
+class Txn:
+    kind: str                 # which server handler answers it
+    card: bool = False        # carries card data: field 35, or 2 + 14 (key-entered), never both
+    require: tuple = ()       # conditional fields (section 5) the request must carry
+    side: str | None = None   # 'debit' or 'credit' on the batch totals (section 11) once approved
+    triggers: bool = False    # the amount cents triggers (TRIGGERS) choose the answer
+
+
+FINANCIAL = {
+    SALE: Txn("financial", card=True, side="debit", triggers=True),
+    VOID: Txn("void", require=("37", "38")),
+    REFUND: Txn("financial", card=True, side="credit", triggers=True),
+    BILL_PAYMENT: Txn("financial", card=True, require=("48",), side="debit", triggers=True),
+}
+
+# (MTI, processing code) -> Txn. A known MTI with a processing code not listed is declined with 12.
+TRANSACTIONS = {("0200", code): txn for code, txn in FINANCIAL.items()}
+TRANSACTIONS.update({("0400", code): Txn("reversal") for code in FINANCIAL})   # the original's code
+TRANSACTIONS.update({("0320", code): Txn("upload") for code in FINANCIAL})     # the original's code
+TRANSACTIONS.update({
+    ("0100", BILL_INQUIRY): Txn("bill_inquiry"),
+    ("0500", SETTLEMENT): Txn("settlement"),
+    ("0500", SETTLEMENT_AFTER_UPLOAD): Txn("settlement"),
+    ("0800", ECHO): Txn("echo"),
+})
+
+# Processing code -> side of the batch totals (the ledger's batch_totals uses it).
+SIDES = {code: txn.side for code, txn in FINANCIAL.items() if txn.side}
+# What a void may cancel.
+VOIDABLE = tuple(code for code, txn in FINANCIAL.items() if txn.side == "debit")
 
 
 @dataclass(frozen=True)
 class Action:
-    outcome: str        # ledger outcome: replied, no_reply, closed, garbage, late, wrong_stan, partial
-    rc: str | None = None  # field 39 of the 0210 built for this request (None: no ISO 8583 reply at all)
+    outcome: str           # ledger outcome: replied, no_reply, closed, garbage, late, wrong_stan, partial,
+    #                        duplicate, format_error
+    rc: str | None = None  # field 39 of the reply built for this request (None: no ISO 8583 reply at all)
     what: str = ""         # one-line description for the docs
 
 
@@ -24,19 +64,65 @@ SPECIAL = {
     95: Action("late", "00", "correct approval, sent after `--late-delay` s"),
     94: Action("wrong_stan", "00", "approval whose field 11 is another STAN"),
     93: Action("partial", "00", "length header for the whole approval, half of its bytes, then close"),
+    92: Action("duplicate", "00", "correct approval, written twice on the connection"),
 }
 
-# cents -> Action; every other value approves.
+# cents -> Action, for the transactions whose Txn.triggers is set; every other value approves.
 TRIGGERS = {int(rc): Action("replied", rc, "declined with response code %s" % rc) for rc in DECLINE_CODES}
 TRIGGERS.update(SPECIAL)
 
-APPROVE = Action("replied", "00", "approved, field 38 holds a 6-character auth code")
-# 0200s with another processing code are refused as "invalid transaction".
-UNSUPPORTED = Action("replied", "12", "processing code not supported")
+APPROVE = Action("replied", "00", "approved")
+UNSUPPORTED = Action("replied", "12", "processing code not supported for this MTI")
+FORMAT_ERROR = Action("format_error", "30", "request breaks sections 2-3 or 5")
+HELD = Action("no_reply", None, "0400 held by --fail-reversals")
+
+# Answers to a void (0200 020000) and a reversal (0400), by what the ledger holds.
+VOID_NOT_FOUND, VOID_ALREADY_DONE, VOID_WRONG_AMOUNT = "25", "12", "13"
+REVERSAL_NOT_FOUND = "25"
+REVERSIBLE = ("approved", "not_replied", "voided")  # a reversal makes these `reversed`, 00
+UNDONE = ("voided", "reversed")                     # a void of these: 12
+
+# Bill inquiry (0100 380000): field 48 = "<biller>/<reference>".
+BILLERS = {
+    "ELEC": "Sonelgaz electricity",
+    "GAZ": "Sonelgaz gas",
+    "EAU": "ADE water",
+    "NET": "Algerie Telecom internet",
+    "TEL": "Algerie Telecom landline",
+}
+REFERENCE_DIGITS = (6, 20)      # a reference is 6 to 20 digits
+NO_SUCH_BILL_SUFFIX = "0000"    # a well-formed reference ending so names no bill
+UNKNOWN_BILLER, BAD_REFERENCE, NO_SUCH_BILL = "12", "12", "25"
+AMOUNT_DUE_MODULUS, AMOUNT_DUE_MINIMUM = 500000, 100
+CUSTOMERS = (
+    "BENALI KARIM",
+    "BOUDIAF AMINA",
+    "HADJ AHMED SOFIANE",
+    "KHELIFI NADIA",
+    "MEBARKI YACINE",
+    "SAADI FATIMA ZOHRA",
+    "BELKACEM RIAD",
+    "ZERROUKI LAMIA",
+    "CHERIF MOHAMED AMINE",
+    "OUALI SARAH",
+)
+
+
+def amount_due(reference):
+    """Minor units due on a bill: the reference's last 6 digits mod 500000, plus 100 (never 0)."""
+    return int(reference[-6:]) % AMOUNT_DUE_MODULUS + AMOUNT_DUE_MINIMUM
+
+
+def customer(reference):
+    """Name on the bill: CUSTOMERS[int(reference) % len(CUSTOMERS)]."""
+    return CUSTOMERS[int(reference) % len(CUSTOMERS)]
+
+
+# Settlement totals, field 63 (section 11): (key, digits) in wire order.
+FIELD63 = (("debit_count", 3), ("debit_amount", 12), ("credit_count", 3), ("credit_amount", 12))
+SETTLED, OUT_OF_BALANCE = "00", "95"
 
 
 def decide(request):
-    """Action for a decoded, format-checked 0200 request."""
-    if request.get("3") != SALE:
-        return UNSUPPORTED
+    """Cents trigger Action for a decoded, checked 0200 whose Txn.triggers is set."""
     return TRIGGERS.get(int(request["4"]) % 100, APPROVE)

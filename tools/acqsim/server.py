@@ -1,7 +1,10 @@
 """The acquirer simulator: a TLS host speaking docs/host-interface.md, one request per connection.
 
-Every request is decoded with the spec that tools/hostspec.py builds from the document, answered as
-tools/acqsim/rules.py says, and recorded in the ledger (tools/acqsim/ledger.py).
+Every request (0100, 0200, 0320, 0400, 0500, 0800) is decoded and checked with the spec that
+tools/hostspec.py builds from the document, answered by the handler its rules.TRANSACTIONS entry names
+(as the tables in tools/acqsim/rules.py say; doc section 10), and recorded in the ledger
+(tools/acqsim/ledger.py) together with what it changes there (voids, reversals, settlements). Each
+reply is checked against the document before it is sent.
 """
 import argparse
 import asyncio
@@ -16,19 +19,36 @@ import signal
 import ssl
 import string
 import sys
+from dataclasses import dataclass, field
 
 import iso8583
 
 from tools import hostspec
 from . import pki, rules
-from .ledger import Ledger, mask_pan
+from .ledger import STATUSES, Ledger, mask_pan
 
 MAX_FRAME = 2048
-ECHO = ("3", "4", "7", "11", "12", "13", "24", "41", "42", "49", "62")
-FORMAT_ERROR = rules.Action("format_error", "30")
 GARBAGE = bytes(range(0xE0, 0xF4))  # 20 non-ASCII bytes: no MTI, never decodes
 AUTH_CHARS = string.ascii_uppercase + string.digits
+# Values for mandatory reply fields a reply has nothing else for (a format error's or a decline's 0110).
+BLANK = {"4": "0" * 12}
+NOT_FORMAT_ERROR = tuple(s for s in STATUSES if s != "format_error")
 log = logging.getLogger("acqsim")
+
+
+@dataclass
+class Answer:
+    """What a handler decided for one request."""
+    action: rules.Action
+    fields: dict = field(default_factory=dict)   # reply fields the handler computed (4, 48, 63)
+    original: dict | None = None                 # the ledger row the request refers to
+    effects: dict = field(default_factory=dict)  # {ledger row id: new status}, recorded with the request
+    settlement: dict | None = None               # the settlement table row, for a 0500
+    note: str | None = None                      # why a request is a format error
+
+
+def declined(rc):
+    return rules.Action("replied", rc, "declined")
 
 
 def make_rrn(seq, when):
@@ -52,11 +72,36 @@ def redact(text, req):
 def describe(req):
     """Ledger columns taken from a (possibly partly) decoded request; the PAN only masked."""
     get = lambda f: req.get(f) or None  # noqa: E731
-    pan = card_number(req)
     amount = get("4")
     return {"mti": get("t"), "tid": get("41"), "mid": get("42"), "proc_code": get("3"), "stan": get("11"),
-            "invoice": get("62"), "amount": int(amount) if amount and amount.isdigit() else None,
-            "currency": get("49"), "entry_mode": get("22"), "pan_masked": mask_pan(pan)}
+            "batch": get("60"), "invoice": get("62"), "amount": int(amount) if amount and amount.isdigit() else None,
+            "currency": get("49"), "entry_mode": get("22"), "pan_masked": mask_pan(card_number(req)),
+            "rrn_ref": get("37"), "bill": get("48")}
+
+
+def conditional_problems(txn, req):
+    """Breaches of section 5 (conditional fields, card data) by a request of transaction `txn`."""
+    bad = ["field %s missing (section 5)" % f for f in txn.require if f not in req]
+    card = [f for f in rules.CARD_FIELDS if f in req]
+    if txn.card and card not in (["35"], ["2", "14"]):
+        bad.append("card data must be field 35, or 2 + 14 when key-entered; got %s" % (card or "none"))
+    if not txn.card and card:
+        bad.append("fields %s: no card data in this transaction" % card)
+    return bad
+
+
+def parse_totals(text):
+    """Field 63 (section 11) -> {"debit_count": .., ...}, or None when it is not 30 digits."""
+    if not re.fullmatch(r"[0-9]{%d}" % sum(n for _, n in rules.FIELD63), text):
+        return None
+    out, pos = {}, 0
+    for key, n in rules.FIELD63:
+        out[key], pos = int(text[pos:pos + n]), pos + n
+    return out
+
+
+def format_totals(totals):
+    return "".join("%0*d" % (n, totals[key] % 10**n) for key, n in rules.FIELD63)
 
 
 async def _send(writer, body, upto=None):
@@ -78,10 +123,14 @@ async def _idle(reader, seconds):
 
 
 class Acquirer:
-    def __init__(self, ledger, late_delay=40.0, hold=120.0, spec=None):
+    def __init__(self, ledger, late_delay=40.0, hold=120.0, spec=None, delay=0.0, fail_reversals=0,
+                 out_of_balance=0):
         self.ledger = ledger
         self.late_delay = late_delay
         self.hold = hold
+        self.delay = delay
+        self.fail_reversals = fail_reversals  # how many more well-formed 0400s get no reply
+        self.out_of_balance = out_of_balance  # how many more 920000 settlements get 95 whatever the totals
         self.hs = spec or hostspec.load()
         self.tasks = set()
 
@@ -91,26 +140,125 @@ class Acquirer:
             req, _ = iso8583.decode(raw, self.hs.spec)
         except iso8583.DecodeError as e:
             return e.doc_dec, [str(e)]
-        if req.get("t") != "0200":
+        if req.get("t") not in rules.REPLY_MTI:
             return req, ["MTI %r is not a request this host serves" % req.get("t")]
-        return req, self.hs.check_formats(req) + self.hs.check_presence("0200", req)
+        return req, self.hs.check_formats(req) + self.hs.check_presence(req["t"], req)
 
-    def build_reply(self, req, action, seq, when):
-        """(0210 dict, encoded 0210) for `action`; (None, None) for a format error without 11 and 41."""
-        keep = ECHO if action is not FORMAT_ERROR else ("11", "41")
-        rep = {f: req[f] for f in keep if f in req}
-        if action is FORMAT_ERROR and (len(rep) != 2 or self.hs.check_formats(rep)):
+    # -- deciding: one handler per rules.Txn.kind; all synchronous, so each decision and its ledger
+    #    changes happen without another request in between.
+
+    def answer(self, req):
+        txn = rules.TRANSACTIONS.get((req["t"], req["3"]))
+        if txn is None:
+            return Answer(rules.UNSUPPORTED)
+        problems = conditional_problems(txn, req)
+        if problems:
+            return Answer(rules.FORMAT_ERROR, note="; ".join(problems))
+        return getattr(self, "_answer_" + txn.kind)(req)
+
+    def _answer_financial(self, req):
+        return Answer(rules.decide(req))
+
+    def _answer_void(self, req):
+        found = self.ledger.find(tid=req["41"], batch=req["60"], mti="0200", proc_code=rules.VOIDABLE,
+                                 rrn=req["37"], status=NOT_FORMAT_ERROR)
+        if not found:
+            return Answer(declined(rules.VOID_NOT_FOUND))
+        orig = found[0]
+        if orig["status"] in rules.UNDONE:
+            return Answer(declined(rules.VOID_ALREADY_DONE), original=orig)
+        if orig["status"] != "approved":
+            return Answer(declined(rules.VOID_NOT_FOUND), original=orig)
+        if orig["amount"] != int(req["4"]):
+            return Answer(declined(rules.VOID_WRONG_AMOUNT), original=orig)
+        return Answer(rules.APPROVE, original=orig, effects={orig["id"]: "voided"})
+
+    def _answer_reversal(self, req):
+        if self.fail_reversals > 0:
+            self.fail_reversals -= 1
+            return Answer(rules.HELD)
+        found = self.ledger.find(tid=req["41"], batch=req["60"], mti="0200", stan=req["11"], proc_code=req["3"],
+                                 amount=int(req["4"]), status=NOT_FORMAT_ERROR)
+        if not found:
+            return Answer(declined(rules.REVERSAL_NOT_FOUND))
+        orig = found[0]
+        if orig["status"] == "reversed":
+            return Answer(rules.APPROVE, original=orig)
+        if orig["status"] not in rules.REVERSIBLE:  # declined: the host never booked it
+            return Answer(declined(rules.REVERSAL_NOT_FOUND), original=orig)
+        effects = {orig["id"]: "reversed"}
+        if orig["proc_code"] == rules.VOID and orig["rc"] == "00" and orig["original_id"]:
+            for voided in self.ledger.find(id=orig["original_id"], status="voided"):
+                effects[voided["id"]] = "approved"
+        return Answer(rules.APPROVE, original=orig, effects=effects)
+
+    def _answer_upload(self, req):
+        found = self.ledger.find(tid=req["41"], batch=req["60"], mti="0200", rrn=req["37"])
+        return Answer(rules.APPROVE, original=found[0] if found else None)
+
+    def _answer_bill_inquiry(self, req):
+        biller, _, reference = req["48"].partition("/")
+        lo, hi = rules.REFERENCE_DIGITS
+        if biller not in rules.BILLERS:
+            rc = rules.UNKNOWN_BILLER
+        elif not re.fullmatch(r"[0-9]{%d,%d}" % (lo, hi), reference):
+            rc = rules.BAD_REFERENCE
+        elif reference.endswith(rules.NO_SUCH_BILL_SUFFIX):
+            rc = rules.NO_SUCH_BILL
+        else:
+            return Answer(rules.APPROVE, fields={"4": "%012d" % rules.amount_due(reference),
+                                                 "48": rules.customer(reference)})
+        return Answer(declined(rc))
+
+    def _answer_settlement(self, req):
+        terminal = parse_totals(req["63"])
+        if terminal is None:
+            return Answer(rules.FORMAT_ERROR, note="field 63 is not 30 digits (section 11)")
+        host = self.ledger.batch_totals(req["41"], req["60"])
+        matched = terminal == host
+        after_upload = req["3"] == rules.SETTLEMENT_AFTER_UPLOAD
+        if matched and not after_upload and self.out_of_balance > 0:
+            self.out_of_balance -= 1
+            matched = False
+        rc = rules.SETTLED if matched or after_upload else rules.OUT_OF_BALANCE
+        row = {"tid": req["41"], "batch": req["60"], "proc_code": req["3"], "matched": int(matched), "rc": rc}
+        row.update({"terminal_" + k: v for k, v in terminal.items()})
+        row.update({"host_" + k: v for k, v in host.items()})
+        return Answer(declined(rc) if rc != "00" else rules.APPROVE, fields={"63": format_totals(host)},
+                      settlement=row)
+
+    def _answer_echo(self, req):
+        return Answer(rules.APPROVE)
+
+    def build_reply(self, req, answer, seq, when):
+        """(reply dict, encoded reply) for `answer`; (None, None) when a format error cannot be answered
+        (unknown MTI, fields 11 or 41 unreadable)."""
+        action = answer.action
+        reply_mti = rules.REPLY_MTI.get(req.get("t"))
+        if reply_mti is None:
             return None, None
-        rep.update({"t": "0210", "37": make_rrn(seq, when), "39": action.rc})
-        if action.rc == "00":
+        cols = self.hs.presence[reply_mti]
+        error = action is rules.FORMAT_ERROR
+        keep = ["11", "41"] + [f for f, rule in cols.items() if rule == "E" and not error]
+        rep = {f: req[f] for f in keep if f in req}
+        if error and (len(rep) != 2 or self.hs.check_formats(rep)):
+            return None, None
+        rep.update({"t": reply_mti, "39": action.rc})
+        if cols["37"] == "M":
+            rep["37"] = make_rrn(seq, when)
+        if action.rc == "00" and cols["38"] == "C":
             rep["38"] = "".join(secrets.choice(AUTH_CHARS) for _ in range(6))
+        rep.update(answer.fields)
+        rep.update({f: BLANK[f] for f, rule in cols.items() if rule == "M" and f not in rep and f in BLANK})
         if action.outcome == "wrong_stan":
             rep["11"] = "%06d" % ((int(rep["11"]) + 1) % 10**6)
-        problems = self.hs.check_formats(rep) + self.hs.check_presence("0210", rep, req)
+        problems = self.hs.check_formats(rep) + self.hs.check_presence(reply_mti, rep, req)
         if problems:
-            raise RuntimeError("bad 0210: %s" % problems)
+            raise RuntimeError("bad %s: %s" % (reply_mti, problems))
         raw, _ = iso8583.encode(dict(rep), self.hs.spec)
         return rep, bytes(raw)
+
+    # -- the connection
 
     async def handle(self, reader, writer):
         task = asyncio.current_task()
@@ -126,9 +274,11 @@ class Acquirer:
             self.tasks.discard(task)
             writer.close()
             if "outcome" in row:
-                log.info("tid=%r stan=%r amount=%r pan=%r outcome=%s rc=%s rrn=%s approved=%d%s",
-                         row.get("tid"), row.get("stan"), row.get("amount"), row.get("pan_masked"),
-                         row["outcome"], row.get("rc"), row.get("rrn"), row.get("approved", 0),
+                log.info("mti=%s proc=%s tid=%r stan=%r batch=%r amount=%r pan=%r bill=%r outcome=%s status=%s "
+                         "rc=%s rrn=%s original=%s approved=%d%s",
+                         row.get("mti"), row.get("proc_code"), row.get("tid"), row.get("stan"), row.get("batch"),
+                         row.get("amount"), row.get("pan_masked"), row.get("bill"), row["outcome"], row["status"],
+                         row.get("rc"), row.get("rrn"), row.get("original_id"), row.get("approved", 0),
                          " (%s)" % row["note"] if "note" in row else "")
 
     async def _exchange(self, reader, writer, row):
@@ -137,28 +287,46 @@ class Acquirer:
             raw = await reader.readexactly(size) if 0 < size <= MAX_FRAME else None
         when = datetime.datetime.now(datetime.timezone.utc)
         req, problems = self.decode(raw) if raw is not None else ({}, ["frame length %d" % size])
-        action = FORMAT_ERROR if problems else rules.decide(req)
-        row.update(describe(req), received_utc=when.isoformat(timespec="seconds"), outcome=action.outcome)
-        row_id = self.ledger.add(**row)
-        if problems:
-            row["note"] = redact("; ".join(problems), req)
+        answer = Answer(rules.FORMAT_ERROR, note="; ".join(problems)) if problems else self.answer(req)
+        action = answer.action
+        row.update(describe(req), received_utc=when.isoformat(timespec="seconds"), outcome=action.outcome,
+                   status="format_error" if action is rules.FORMAT_ERROR else "not_replied",
+                   original_id=answer.original["id"] if answer.original else None)
+        settlement = answer.settlement and dict(answer.settlement, received_utc=row["received_utc"])
+        row_id = self.ledger.record(dict(row), answer.effects, settlement)
+        if answer.note:
+            row["note"] = redact(answer.note, req)
         rep = body = None
         if action.rc:
-            rep, body = self.build_reply(req, action, row_id, when)
+            rep, body = self.build_reply(req, answer, row_id, when)
         if rep:
-            row.update(rc=rep["39"], auth_code=rep.get("38"), rrn=rep["37"])
+            row.update(rc=rep["39"], auth_code=rep.get("38"), rrn=rep.get("37"))
             self.ledger.update(row_id, rc=row["rc"], auth_code=row["auth_code"], rrn=row["rrn"])
-        sent = await getattr(self, "_do_" + action.outcome)(reader, writer, body)
-        if sent and row.get("rc") == "00":
-            row["approved"] = 1
-            self.ledger.update(row_id, approved=1)
+        if await getattr(self, "_do_" + action.outcome)(reader, writer, body):
+            self.ledger.replied(row_id, row["rc"])
+            row["approved"] = int(row["rc"] == "00")
+            if row["status"] == "not_replied":
+                row["status"] = "approved" if row["approved"] else "declined"
 
-    # One coroutine per outcome; each returns True when a complete 0210 was sent.
-    async def _do_replied(self, reader, writer, body):
-        await _send(writer, body)
+    # One coroutine per outcome; each returns True when a complete reply was sent. Every reply waits
+    # --delay s first (False if the client closed meanwhile).
+    async def _in_time(self, reader, seconds):
+        return not seconds or not await _idle(reader, seconds)
+
+    async def _do_replied(self, reader, writer, body, times=1, wait=0.0):
+        if not await self._in_time(reader, self.delay + wait):
+            return False
+        for _ in range(times):
+            await _send(writer, body)
         return True
 
     _do_wrong_stan = _do_replied
+
+    async def _do_duplicate(self, reader, writer, body):
+        return await self._do_replied(reader, writer, body, times=2)
+
+    async def _do_late(self, reader, writer, body):
+        return await self._do_replied(reader, writer, body, wait=self.late_delay)
 
     async def _do_format_error(self, reader, writer, body):
         return body is not None and await self._do_replied(reader, writer, body)
@@ -171,17 +339,14 @@ class Acquirer:
         return False
 
     async def _do_garbage(self, reader, writer, body):
-        await _send(writer, GARBAGE)
+        if await self._in_time(reader, self.delay):
+            await _send(writer, GARBAGE)
         return False
 
-    async def _do_late(self, reader, writer, body):
-        if await _idle(reader, self.late_delay):
-            return False  # the client gave up first
-        return await self._do_replied(reader, writer, body)
-
     async def _do_partial(self, reader, writer, body):
-        await _send(writer, body, len(body) // 2)
-        writer.transport.abort()  # the line drops mid-reply: no TLS close_notify
+        if await self._in_time(reader, self.delay):
+            await _send(writer, body, len(body) // 2)
+            writer.transport.abort()  # the line drops mid-reply: no TLS close_notify
         return False
 
 
@@ -191,7 +356,8 @@ async def serve(args):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(paths["server.pem"], paths["server.key"])
-    acq = Acquirer(ledger, args.late_delay, args.hold)
+    acq = Acquirer(ledger, args.late_delay, args.hold, delay=args.delay, fail_reversals=args.fail_reversals,
+                   out_of_balance=args.out_of_balance)
     server = await asyncio.start_server(acq.handle, args.host, args.port, ssl=ctx, ssl_handshake_timeout=15)
     with open(paths["ca.der"], "rb") as f:
         ca = base64.b64encode(f.read()).decode()
@@ -215,13 +381,19 @@ def main(argv=None):
         prog="python -m tools.acqsim", description=__doc__.split("\n")[0],
         epilog="Terminal parameters for this host: host.address/port as printed in the ready line, "
                "host.server_name=%s, host.ca=the ready line's \"ca\" (base64 of STATE/ca.der). "
-               "Amount triggers: see tools/acqsim/README.md." % pki.SERVER_NAME)
+               "Triggers (amount cents, voids, reversals, bills, settlement): docs/host-interface.md "
+               "section 10 and tools/acqsim/README.md." % pki.SERVER_NAME)
     ap.add_argument("--state", required=True, help="directory for the PKI files and ledger.sqlite")
     ap.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     ap.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one (default 0)")
     ap.add_argument("--late-delay", type=float, default=40.0, help="seconds before a 'late' reply (default 40)")
     ap.add_argument("--hold", type=float, default=120.0,
                     help="seconds a 'no reply' connection (or a silent client) is held open (default 120)")
+    ap.add_argument("--delay", type=float, default=0.0, help="seconds every reply is sent late (default 0)")
+    ap.add_argument("--fail-reversals", type=int, default=0, metavar="N",
+                    help="the first N well-formed 0400s get no reply, held like '.99' (default 0)")
+    ap.add_argument("--out-of-balance", type=int, default=0, metavar="N",
+                    help="the first N settlements (920000) get 95 even when the totals agree (default 0)")
     args = ap.parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s acqsim %(message)s")
     asyncio.run(serve(args))

@@ -1,45 +1,112 @@
-# Request builders and reply validation for the Wasl host interface (docs/host-interface.md, sections 3-8).
+# Request builders and reply validation for the Wasl host interface (docs/host-interface.md).
+# Requests are built from the transaction's journal record ("new", see wasl/txn/batch.py), which holds
+# everything but card data: so a reversal or a batch upload can be rebuilt after a reboot.
 from wasl.host.iso8583 import CodecError as ReplyError  # a reply that fails validation is a bad message
-from wasl.host.spec import ENTRY_MODE, REPLY_MTI
+from wasl.host.spec import ENTRY_MODE, PROC
 
 
 def _two(n):
     return "%02d" % n
 
 
-def datetime_fields(utc, local):
-    """Fields 7, 12, 13 from two time tuples (year, month, mday, hour, minute, second, ...)."""
-    return {
-        7: _two(utc[1]) + _two(utc[2]) + _two(utc[3]) + _two(utc[4]) + _two(utc[5]),
-        12: _two(local[3]) + _two(local[4]) + _two(local[5]),
-        13: _two(local[1]) + _two(local[2]),
-    }
+def transmission_time(utc):
+    """Field 7, MMDDhhmmss, from a UTC time tuple."""
+    return _two(utc[1]) + _two(utc[2]) + _two(utc[3]) + _two(utc[4]) + _two(utc[5])
 
 
-def financial_request(params, proc_code, amount, card, stan, invoice, utc, local):
-    """0200 fields for a card transaction. `card` is a wasl.card.track2.Card."""
-    f = datetime_fields(utc, local)
-    f[3] = proc_code
-    f[4] = "%012d" % amount
-    f[11] = "%06d" % stan
-    f[22] = ENTRY_MODE[card.entry]
-    f[24] = params.host_nii
-    f[25] = "00"
-    if card.entry == "manual":
-        f[2] = card.pan
-        f[14] = card.expiry
-    else:
-        f[35] = card.track2
-    f[41] = params.terminal_id
+def stamp(local):
+    """A local time tuple as the journal keeps it: YYYYMMDDhhmmss."""
+    return "%04d%02d%02d%02d%02d%02d" % (local[0], local[1], local[2], local[3], local[4], local[5])
+
+
+def _base(params, stan, utc):
+    return {7: transmission_time(utc), 11: "%06d" % stan, 24: params.host_nii, 41: params.terminal_id}
+
+
+def _txn(params, t, utc):
+    """Fields every message about transaction t carries (0100, 0200, 0320, 0400)."""
+    f = _base(params, t["s"], utc)
+    f[3] = PROC[t["ty"]]
+    f[4] = "%012d" % t["a"]
+    f[12] = t["t"][8:14]
+    f[13] = t["t"][4:8]
+    f[22] = ENTRY_MODE[t["m"]]
     f[42] = params.merchant_id
     f[49] = params.currency_code
-    f[62] = "%06d" % invoice
+    f[60] = "%06d" % t["b"]
+    f[62] = "%06d" % t["i"]
+    if "bill" in t:
+        f[48] = t["bill"]
+    return f
+
+
+def financial(params, t, utc, card=None):
+    """0200 for a sale, void, refund or bill payment. `card` (wasl.card.track2.Card) for card-present."""
+    f = _txn(params, t, utc)
+    f[25] = "00"
+    if card is not None:
+        if card.entry == "manual":
+            f[2] = card.pan
+            f[14] = card.expiry
+        else:
+            f[35] = card.track2
+    if "or" in t:          # void: the original's RRN and auth code; refund: the original's RRN
+        f[37] = t["or"]
+    if "oa" in t:
+        f[38] = t["oa"]
+    return f
+
+
+def reversal(params, t, utc):
+    """0400 for transaction t: its own fields, no card data; 37 only if its reply came."""
+    f = _txn(params, t, utc)
+    f[25] = "00"
+    if t.get("r"):
+        f[37] = t["r"]
+    return f
+
+
+def batch_upload(params, t, utc):
+    """0320 for an approved transaction of the batch."""
+    f = _txn(params, t, utc)
+    f.pop(48, None)
+    f[37] = t["r"]
+    f[38] = t.get("au") or "      "
+    f[39] = t["rc"]
+    return f
+
+
+def bill_inquiry(params, stan, bill, utc, local):
+    """0100 asking the amount due on a bill."""
+    f = _base(params, stan, utc)
+    f[3] = PROC["inquiry"]
+    f[12] = _two(local[3]) + _two(local[4]) + _two(local[5])
+    f[13] = _two(local[1]) + _two(local[2])
+    f[42] = params.merchant_id
+    f[48] = bill
+    f[49] = params.currency_code
+    return f
+
+
+def settlement(params, stan, batch, totals, utc, after_upload=False):
+    """0500 with the batch totals (field 63)."""
+    f = _base(params, stan, utc)
+    f[3] = PROC["settle_final" if after_upload else "settle"]
+    f[42] = params.merchant_id
+    f[60] = "%06d" % batch
+    f[63] = totals
+    return f
+
+
+def echo(params, stan, utc):
+    f = _base(params, stan, utc)
+    f[3] = PROC["echo"]
     return f
 
 
 def validate_reply(req_mti, req, mti, rep):
     """Section 8 of the host interface. Raise ReplyError with the reason."""
-    want = REPLY_MTI.get(req_mti)
+    want = "%04d" % (int(req_mti) + 10)
     if mti != want:
         raise ReplyError("MTI %s, expected %s" % (mti, want))
     if rep.get(11) != req[11]:
@@ -49,5 +116,7 @@ def validate_reply(req_mti, req, mti, rep):
     if 39 not in rep:
         raise ReplyError("no response code")
     for f in (3, 4, 49):
-        if f in rep and rep[f] != req.get(f):
+        if f == 4 and req_mti == "0100":
+            continue
+        if f in rep and f in req and rep[f] != req[f]:
             raise ReplyError("field %d differs from the request" % f)

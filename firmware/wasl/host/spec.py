@@ -20,15 +20,24 @@ SPEC = {
     39: ("an", FIXED, 2),     # response code
     41: ("ans", FIXED, 8),    # card acceptor terminal identification
     42: ("ans", FIXED, 15),   # card acceptor identification code
+    48: ("ans", LLLVAR, 99),  # additional data: bill (biller/reference; customer name in 0110)
     49: ("n", FIXED, 3),      # currency code, transaction
+    60: ("n", LLLVAR, 6),     # private: batch number
     62: ("ans", LLLVAR, 6),   # private: invoice number
+    63: ("ans", LLLVAR, 30),  # private: settlement totals
 }
 
-# Message types: request MTI -> expected reply MTI.
-REPLY_MTI = {"0200": "0210"}
-
-# Processing codes (field 3).
-PROC_SALE = "000000"
+# Processing codes (field 3), docs/host-interface.md section 5.
+PROC = {
+    "sale": "000000",
+    "void": "020000",
+    "refund": "200000",
+    "bill": "500000",
+    "inquiry": "380000",
+    "settle": "920000",
+    "settle_final": "960000",
+    "echo": "990000",
+}
 
 # POS entry mode (field 22): card input -> value. Position 3 '1' = terminal accepts online PIN.
 ENTRY_MODE = {"manual": "011", "swipe": "021", "chip": "051", "tap": "071"}

@@ -1,5 +1,6 @@
-# Receipt layout: (align, style, text) lines for a 32-column printer, generated one by one; pure logic.
-# Only the masked PAN ever reaches a receipt.
+# Receipt and report layouts: (align, style, text) lines for a 32-column printer, generated one by one
+# (the printer prints as they come: no list in RAM). Pure logic. Only masked PANs reach paper.
+# style: "" normal, "b" bold, "B" bold double size (16 columns).
 from wasl.money import format_amount
 
 
@@ -10,39 +11,79 @@ def _lr(left, right, cols):
     return left + " " * gap + right
 
 
-def sale_receipt(p, tr, r, copy, cols=32):
-    """Yield the receipt's lines one by one (the printer prints as they come: no list in RAM).
+def _big(text, cols):
+    return ("c", "B" if len(text) <= cols // 2 else "b", text[:cols])
 
-    `r` is a dict: type, amount, masked_pan, entry, utc/local tuples, stan, invoice, rrn, auth, rc,
-    approved, result_text. `copy` is 'merchant' or 'customer'."""
-    lt = r["local"]
-    name = p.merchant_name[:cols]
-    yield ("c", "B" if len(name) <= cols // 2 else "b", name)
+
+def _header(p, tr, stamp, cols):
+    """Merchant block, terminal and merchant IDs, date and time (stamp: YYYYMMDDhhmmss)."""
+    yield _big(p.merchant_name, cols)
     for a in p.merchant_address:
         yield ("c", "", a[:cols])
     yield ("l", "", _lr(tr["r_tid"], p.terminal_id, cols))
     yield ("l", "", _lr(tr["r_mid"], p.merchant_id, cols))
-    yield ("l", "", _lr(tr["r_date"] + " %02d/%02d/%04d" % (lt[2], lt[1], lt[0]),
-                        tr["r_time"] + " %02d:%02d:%02d" % (lt[3], lt[4], lt[5]), cols))
-    yield ("c", "B", tr[r["type"]])
-    yield ("l", "", _lr(tr["r_card"], r["masked_pan"], cols))
-    yield ("l", "", _lr("", tr["r_entry_" + r["entry"]], cols))
-    yield ("l", "", _lr(tr["r_stan"] + " %06d" % r["stan"], tr["r_invoice"] + " %06d" % r["invoice"], cols))
-    if r.get("rrn"):
-        yield ("l", "", _lr(tr["r_rrn"], r["rrn"], cols))
-    if r["approved"]:
-        yield ("l", "", _lr(tr["r_auth"], r.get("auth") or "", cols))
-    yield ("l", "", _lr(tr["r_rc"], r["rc"], cols))
+    yield ("l", "", _lr(tr["r_date"] + " %s/%s/%s" % (stamp[6:8], stamp[4:6], stamp[0:4]),
+                        tr["r_time"] + " %s:%s:%s" % (stamp[8:10], stamp[10:12], stamp[12:14]), cols))
+
+
+def _money(p, amount):
+    return format_amount(amount, p.currency_exponent) + " " + p.currency_alpha
+
+
+def txn_receipt(p, tr, t, copy, cols=32):
+    """One copy of a transaction's receipt. `t` is its journal record with the outcome (rc, r, au).
+    copy: "m" merchant, "c" customer, "d" duplicate (reprint of the merchant copy)."""
+    approved = t.get("rc") == "00"
+    for line in _header(p, tr, t["t"], cols):
+        yield line
+    if copy == "d":
+        yield ("c", "B", tr["r_duplicate"])
+    yield ("c", "B", tr[t["ty"]])
+    if "bill" in t:
+        biller, _, ref = t["bill"].partition("/")
+        yield ("l", "", _lr(tr["r_biller"], tr.get("biller_" + biller, biller), cols))
+        yield ("l", "", _lr(tr["r_reference"], ref, cols))
+        if t.get("cn"):
+            yield ("l", "", t["cn"][:cols])
+    yield ("l", "", _lr(tr["r_card"], t["p"], cols))
+    yield ("l", "", _lr("", tr["r_entry_" + t["m"]], cols))
+    yield ("l", "", _lr(tr["r_batch"] + " %06d" % t["b"], tr["r_invoice"] + " %06d" % t["i"], cols))
+    yield ("l", "", _lr(tr["r_stan"], "%06d" % t["s"], cols))
+    if t.get("r"):
+        yield ("l", "", _lr(tr["r_rrn"], t["r"], cols))
+    if approved:
+        yield ("l", "", _lr(tr["r_auth"], t.get("au") or "", cols))
+    if t.get("or") and t["ty"] in ("void", "refund"):
+        yield ("l", "", _lr(tr["r_orig_rrn"], t["or"], cols))
+    yield ("l", "", _lr(tr["r_rc"], t.get("rc", ""), cols))
     yield ("l", "", "")
     yield ("l", "B", _lr(tr["r_amount"], "", cols // 2))
-    amount = format_amount(r["amount"], p.currency_exponent) + " " + p.currency_alpha
+    amount = ("-" if t["ty"] in ("void", "refund") else "") + _money(p, t["a"])
     yield ("r", "B" if len(amount) <= cols // 2 else "b", amount)
     yield ("l", "", "")
-    yield ("c", "B", tr["approved"] if r["approved"] else tr["declined"])
-    if not r["approved"]:
-        yield ("c", "", r["result_text"])
+    yield ("c", "B", tr["approved"] if approved else tr["declined"])
+    if not approved:
+        yield ("c", "", tr.get("rc_" + t.get("rc", ""), tr["rc_refused"]))
     yield ("l", "", "")
-    yield ("c", "", tr["r_merchant_copy"] if copy == "merchant" else tr["r_customer_copy"])
-    if copy == "customer":
+    yield ("c", "", tr["r_customer_copy"] if copy == "c" else tr["r_merchant_copy"])
+    if copy == "c":
         yield ("c", "", tr["r_keep"])
         yield ("c", "", tr["r_thanks"])
+
+
+def totals_report(p, tr, batch, stamp, final, cols=32):
+    """X report (final=False: totals so far) or Z report (final=True: the batch just settled)."""
+    for line in _header(p, tr, stamp, cols):
+        yield line
+    yield ("c", "B", tr["r_z_report"] if final else tr["r_x_report"])
+    yield ("l", "", _lr(tr["r_batch"], "%06d" % batch.number, cols))
+    yield ("l", "", "")
+    yield ("l", "b", _lr(tr["r_debits"], "%d" % batch.debit_count, cols))
+    yield ("r", "", _money(p, batch.debit_amount))
+    yield ("l", "b", _lr(tr["r_credits"], "%d" % batch.credit_count, cols))
+    yield ("r", "", ("-" if batch.credit_amount else "") + _money(p, batch.credit_amount))
+    yield ("l", "", "")
+    yield ("l", "B", _lr(tr["r_net"], "", cols // 2))
+    yield ("r", "b", _money(p, batch.debit_amount - batch.credit_amount))
+    if final:
+        yield ("c", "", tr["r_batch_closed"])

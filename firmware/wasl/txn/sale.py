@@ -1,22 +1,24 @@
-# The SALE transaction: amount -> card -> 0200 -> TLS link -> 0210 -> result -> receipts.
-# Each step is a plain call or an awaited coroutine; the UI prompts, the host layer talks, the printer prints.
+# Card transactions: SALE, REFUND and BILL PAYMENT share one path:
+#   pending reversal cleared -> amount -> card -> journal "new" -> 0200 (journal "sent" first) ->
+#   reply journaled -> result shown -> receipts (journal "prt" per copy).
+# The UI prompts, the host layer talks, the printer prints; this module decides.
 from wasl import log
 from wasl.card.track2 import CardError, check_expiry, parse_track2
-from wasl.host import messages
 from wasl.host.iso8583 import CodecError
 from wasl.host.link import LinkError
+from wasl.host.messages import stamp
 from wasl.host.rc import APPROVED, text_key
-from wasl.host.spec import PROC_SALE
-from wasl.txn.receipt import sale_receipt
+from wasl.txn import online
+from wasl.txn.receipt import txn_receipt
 
 
 class Terminal:
-    """What a transaction needs: hardware, parameters, counters, codec, link and UI."""
+    """What a transaction needs: hardware, parameters, batch (journal), codec, link and UI."""
 
-    def __init__(self, hw, params, counters, codec, link, ui):
+    def __init__(self, hw, params, batch, codec, link, ui):
         self.hw = hw
         self.params = params
-        self.counters = counters
+        self.batch = batch
         self.codec = codec
         self.link = link
         self.ui = ui
@@ -26,16 +28,43 @@ class Terminal:
         t = self.hw.clock.time()
         return self.hw.clock.gmtime(t), self.hw.clock.gmtime(t + self.params.tz_offset_min * 60)
 
+    def progress(self, title, line2=""):
+        ui = self.ui
 
-async def sale(term, first_key=None):
+        def show(stage):
+            ui.show(title, line2, "", ui.t(stage), align="c")
+        return show
+
+
+async def ensure_no_reversal(term):
+    """A pending reversal goes first (docs/host-interface.md, section 12). False if it is still
+    pending: the new transaction must not start."""
+    if term.batch.pending is None:
+        return True
+    ui = term.ui
+    ui.state("reversal")
+    if await online.clear_reversal(term, term.progress(ui.t("reversal"))):
+        return True
+    await ui.message([ui.t("reversal"), ui.t("reversal_pending"), ui.t("try_again")],
+                     term.params.result_timeout_s, "error", "reversal_pending")
+    return False
+
+
+async def card_transaction(term, ty, first_key=None, amount=None, extra=None):
+    """SALE (ty 'sale'), REFUND ('refund') or BILL PAYMENT ('bill', amount given). `extra` goes into
+    the journal record (bill reference, original RRN). Returns the journal record or an outcome dict."""
     ui = term.ui
     p = term.params
-    title = ui.t("sale")
+    title = ui.t(ty)
+    if not await ensure_no_reversal(term):
+        return {"outcome": "reversal_pending"}
 
-    amount = await ui.enter_amount(p, title, first_key)
-    if isinstance(amount, str):          # CANCELLED or TIMED_OUT
-        await ui.message([title, ui.t(amount)], 2, "error", amount)
-        return {"outcome": amount}
+    if amount is None:
+        limit = p.refund_max if ty == "refund" else p.amount_max
+        amount = await ui.enter_amount(p, title, first_key, limit)
+        if isinstance(amount, str):          # CANCELLED or TIMED_OUT
+            await ui.message([title, ui.t(amount)], 2, "error", amount)
+            return {"outcome": amount}
 
     data = await ui.wait_card(p, title, amount)
     if isinstance(data, str):
@@ -47,77 +76,76 @@ async def sale(term, first_key=None):
         card = parse_track2(data.get("track2"), data.get("entry", "swipe"))
         check_expiry(card, local[0], local[1])
     except CardError as e:
-        log.warn("sale", "card refused: %s", e.key)
+        log.warn(ty, "card refused: %s", e.key)
         await ui.message([title, ui.t(e.key)], 5, "error", "card_error")
         return {"outcome": "card_error", "reason": e.key}
     finally:
         data = None  # the reader's copy of the track data is not kept
 
-    stan, invoice = term.counters.allocate()
-    req = messages.financial_request(p, PROC_SALE, amount, card, stan, invoice, utc, local)
-    masked = card.masked_pan
-    entry = card.entry
-    card.wipe()
-    raw = term.codec.encode("0200", req)
-    for f in (2, 35, 7, 12, 13, 14, 22, 24, 25, 42, 62):
-        req.pop(f, None)  # keep only what validates the reply (and no PAN or track 2)
-    log.info("sale", "stan %06d invoice %06d amount %d card %s", stan, invoice, amount, masked)
-
+    stan, invoice = term.batch.next_numbers()
+    t = {"e": "new", "s": stan, "i": invoice, "b": term.batch.number, "ty": ty, "a": amount,
+         "p": card.masked_pan, "m": card.entry, "t": stamp(local)}
+    if extra:
+        t.update(extra)
+    term.batch.record(t)
+    log.info(ty, "stan %06d invoice %06d amount %d card %s", stan, invoice, amount, t["p"])
     ui.state("online")
-
-    def progress(stage):
-        ui.show(title, ui.fit(ui.money(amount, p), "r"), "", ui.t(stage), align="c")
-
     try:
-        reply = await term.link.exchange(raw, term.codec.buf, progress)
-        mti, rep = term.codec.decode(reply)
-        messages.validate_reply("0200", req, mti, rep)
-    except LinkError as e:
-        log.warn("sale", "stan %06d link error %s %s", stan, e.reason, e.detail)
-        await ui.message([ui.t("no_reply"), ui.t("link_" + e.reason), ui.t("not_charged")], p.result_timeout_s,
-                         "error", "no_reply")
-        return {"outcome": "no_reply", "reason": e.reason}
-    except CodecError as e:  # undecodable, or failed validation (messages.ReplyError)
-        log.warn("sale", "stan %06d invalid reply: %s", stan, e)
-        await ui.message([ui.t("no_reply"), ui.t("link_invalid"), ui.t("not_charged")], p.result_timeout_s,
-                         "error", "no_reply")
-        return {"outcome": "no_reply", "reason": "invalid"}
+        rep = await online.authorise(term, t, card, term.progress(title, ui.fit(ui.money(amount, p), "r")))
+    except (LinkError, CodecError) as e:
+        return await no_reply(term, t, e)
+    finally:
+        card.wipe()
+    return await conclude(term, t, rep[39])
 
-    rc = rep[39]
+
+async def no_reply(term, t, e):
+    """The outcome is unknown: the reversal stays armed; try it at once, then tell the merchant."""
+    ui = term.ui
+    reason = getattr(e, "reason", "invalid")
+    log.warn(t["ty"], "stan %06d no reply: %s %s", t["s"], reason, getattr(e, "detail", e))
+    await online.clear_reversal(term, term.progress(ui.t("reversal")))
+    await ui.message([ui.t("no_reply"), ui.t("link_" + reason), ui.t("not_charged")],
+                     term.params.result_timeout_s, "error", "no_reply")
+    return {"outcome": "no_reply", "reason": reason}
+
+
+async def conclude(term, t, rc):
+    """Show the host's answer (already journaled), then print."""
+    ui = term.ui
+    p = term.params
     approved = rc == APPROVED
-    result = {
-        "type": "sale", "amount": amount, "masked_pan": masked, "entry": entry, "utc": utc, "local": local,
-        "stan": stan, "invoice": invoice, "rrn": (rep.get(37) or "").strip(), "auth": (rep.get(38) or "").strip(),
-        "rc": rc, "approved": approved, "result_text": ui.t(text_key(rc, ui.tr)),
-    }
-    log.info("sale", "stan %06d rc %s", stan, rc)
+    log.info(t["ty"], "stan %06d rc %s", t["s"], rc)
     if approved:
         ui.state("approved")
-        ui.show(ui.t("approved"), ui.fit(ui.money(amount, p), "r"), ui.t("auth_code") + " " + result["auth"],
+        ui.show(ui.t("approved"), ui.fit(ui.money(t["a"], p), "r"), ui.t("auth_code") + " " + t.get("au", ""),
                 "", align="c")
         ui.beep("ok")
     else:
         ui.state("declined")
         ui.show(ui.t("declined"), ui.t(text_key(rc, ui.tr)), "(%s)" % rc, "", align="c")
         ui.beep("error")
+    await print_receipts(term, t)
+    t["outcome"] = "approved" if approved else "declined"
+    return t
 
-    await print_receipts(term, result)
-    result["outcome"] = "approved" if approved else "declined"
-    return result
 
-
-async def print_receipts(term, result):
+async def print_receipts(term, t, copies=None):
+    """Merchant then (after a prompt) customer copy; a declined transaction prints the customer copy.
+    Each printed copy is journaled, so a reboot knows what is still to print."""
     ui = term.ui
+    approved = t.get("rc") == APPROVED
+    if copies is None:
+        copies = "mc" if approved else "c"
     ui.state("printing")
-    copies = ("merchant", "customer") if result["approved"] else ("customer",)
     for i, copy in enumerate(copies):
         if i:
             key = await ui.message([ui.t("approved"), "", ui.t("customer_copy_q")], 15, None, "copy_prompt")
             if key == "CANCEL":
                 break
         ui.show(ui.t("printing"), align="c")
-        term.hw.printer.print_lines(sale_receipt(term.params, ui.tr, result, copy))
+        term.hw.printer.print_lines(txn_receipt(term.params, ui.tr, t, copy))
+        term.batch.record({"e": "prt", "s": t["s"], "c": copy})
     ui.state("result")
-    await ui.message([ui.t("approved") if result["approved"] else ui.t("declined"),
-                      "" if result["approved"] else ui.t(text_key(result["rc"], ui.tr))],
-                     5, None, None)
+    await ui.message([ui.t("approved") if approved else ui.t("declined"),
+                      "" if approved else ui.t(text_key(t.get("rc", ""), ui.tr))], 5, None, None)

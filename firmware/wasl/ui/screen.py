@@ -77,7 +77,7 @@ class Ui:
             if ev[0] == "key":
                 return ev[1]
 
-    async def enter_amount(self, params, title, first_key=None):
+    async def enter_amount(self, params, title, first_key=None, limit=None):
         """Amount in minor units, or CANCELLED / TIMED_OUT.
 
         Digits shift in from the right (typing 1 2 5 0 0 shows 125,00); CLEAR removes the last digit,
@@ -115,9 +115,10 @@ class Ui:
                 if amount <= 0:
                     err = self.t("amount_zero")
                     self.beep("error")
-                elif amount > params.amount_max:
+                elif amount > (limit or params.amount_max):
                     err = self.t("amount_too_high")
-                    note = self.t("amount_max") + " " + format_amount(params.amount_max, params.currency_exponent)
+                    note = self.t("amount_max") + " " + format_amount(limit or params.amount_max,
+                                                                      params.currency_exponent)
                     self.beep("error")
                 else:
                     return amount
@@ -134,3 +135,74 @@ class Ui:
                 return ev[1]
             if ev[0] == "key" and ev[1] == "CANCEL":
                 return CANCELLED
+
+    async def enter_digits(self, title, prompt, min_len, max_len, timeout_s, masked=False, allow_empty=False):
+        """A string of digits (PIN, invoice number, reference), or CANCELLED / TIMED_OUT.
+        masked: shown as '*'. allow_empty: OK on nothing returns ""."""
+        self.state("digits")
+        digits = ""
+        err = ""
+        while True:
+            shown = "*" * len(digits) if masked else digits
+            self.show(title, prompt, self.fit(shown, "r"), err or self.t("ok_cancel"))
+            err = ""
+            ev = await self.events.get(timeout_s * 1000)
+            if ev is None:
+                return TIMED_OUT
+            if ev[0] != "key":
+                continue
+            k = ev[1]
+            if k in DIGITS:
+                if len(digits) < max_len:
+                    digits += k
+                else:
+                    err = self.t("too_many_digits")
+                    self.beep("error")
+            elif k == "CLEAR":
+                digits = digits[:-1]
+            elif k == "CANCEL":
+                return CANCELLED
+            elif k == "OK":
+                if (allow_empty and not digits) or min_len <= len(digits) <= max_len:
+                    return digits
+                self.beep("error")
+
+    async def choose(self, title, labels, timeout_s):
+        """Index of the chosen entry, or CANCELLED / TIMED_OUT. Digits 1-9 pick directly; UP/DOWN
+        move the cursor, OK takes it."""
+        self.state("menu")
+        top = cur = 0
+        rows = self.rows - 1
+        while True:
+            top = min(max(top, cur - rows + 1), cur)
+            lines = [title]
+            for i in range(top, min(top + rows, len(labels))):
+                lines.append((">" if i == cur else " ") + "%d %s" % (i + 1, labels[i]))
+            self.show(*lines)
+            ev = await self.events.get(timeout_s * 1000)
+            if ev is None:
+                return TIMED_OUT
+            if ev[0] != "key":
+                continue
+            k = ev[1]
+            if k in DIGITS and 1 <= int(k) <= len(labels):
+                return int(k) - 1
+            if k == "DOWN":
+                cur = (cur + 1) % len(labels)
+            elif k == "UP":
+                cur = (cur - 1) % len(labels)
+            elif k == "OK":
+                return cur
+            elif k == "CANCEL":
+                return CANCELLED
+
+    async def confirm(self, rows, timeout_s):
+        """True on OK; False on CANCEL or time-out."""
+        self.state("confirm")
+        self.show(*rows)
+        while True:
+            ev = await self.events.get(timeout_s * 1000)
+            if ev is None:
+                return False
+            if ev[0] == "key" and ev[1] in ("OK", "CANCEL"):
+                return ev[1] == "OK"

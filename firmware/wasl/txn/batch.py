@@ -1,0 +1,165 @@
+# The open batch as the journal says it is: numbers (STAN, invoice, batch), totals, the pending
+# reversal and the last transaction. Rebuilt by replaying the journal at boot, then kept up to date
+# by the same code path (apply) as each record is appended, so memory stays flat whatever the batch
+# size: per-transaction detail is read back from the journal when needed (void, reprint, upload).
+#
+# Journal records (docs/journal.md):
+#   new   a transaction is created: s stan, i invoice, b batch, ty type, a amount, p masked PAN,
+#         m entry mode, t local time YYYYMMDDhhmmss, and per type: bill, o (original STAN),
+#         or (original RRN), oa (original auth code)
+#   sent  its request is about to leave: a reversal is armed (s)
+#   rep   a valid reply: s, rc, r (RRN), au (auth code) -- clears the armed reversal
+#   rev   the host acknowledged the reversal of s (rc)
+#   prt   a receipt copy of s was printed (c: "m" merchant, "c" customer, "d" duplicate)
+#   ctl   a STAN used by a message that is not a transaction (echo, inquiry, settlement) (s)
+#   set   batch b settled (closed)
+#   base  after compaction: the numbers to continue from (s, i, b)
+_WRAP = 999999
+
+# Transaction types -> effect on the batch totals when approved.
+DEBIT = ("sale", "bill")
+CREDIT = ("refund",)
+
+
+class Batch:
+    def __init__(self, journal):
+        self.journal = journal
+        self.number = 1          # open batch
+        self.stan = 0            # last STAN used
+        self.invoice = 0         # last invoice used
+        self.reset_totals()
+        self.current = None      # the last transaction: its "new" record + outcome keys
+        self.pending = None      # transaction whose reversal is armed and not acknowledged
+        for rec in journal.records():
+            self.apply(rec)
+
+    def reset_totals(self):
+        self.debit_count = self.debit_amount = 0
+        self.credit_count = self.credit_amount = 0
+        self.count = 0           # transactions of any kind in the open batch
+
+    # ------------------------------------------------------------------------------------------
+    def apply(self, rec):
+        e = rec.get("e")
+        if e == "new":
+            self.stan = rec["s"]
+            if rec["ty"] != "void":
+                self.invoice = rec["i"]
+            self.current = rec
+            self.count += 1
+        elif e == "sent":
+            if self.current and self.current["s"] == rec["s"]:
+                self.pending = self.current
+        elif e == "rep":
+            cur = self.current
+            if cur and cur["s"] == rec["s"]:
+                cur["rc"] = rec["rc"]
+                cur["r"] = rec.get("r", "")
+                cur["au"] = rec.get("au", "")
+                if self.pending is cur:
+                    self.pending = None
+                if rec["rc"] == "00":
+                    self._count(cur, 1)
+        elif e == "rev":
+            if self.pending and self.pending["s"] == rec["s"]:
+                self.pending["rev"] = rec.get("rc", "")
+                self.pending = None
+        elif e == "prt":
+            cur = self.current
+            if cur and cur["s"] == rec["s"]:
+                cur["pc"] = cur.get("pc", "") + rec["c"]
+        elif e == "ctl":
+            self.stan = rec["s"]
+        elif e == "set":
+            self.number = rec["b"] % _WRAP + 1
+            self.stan = 0
+            self.reset_totals()
+            self.current = None
+        elif e == "base":
+            self.stan, self.invoice, self.number = rec["s"], rec["i"], rec["b"]
+
+    def _count(self, t, sign):
+        ty = t["ty"]
+        if ty in DEBIT or (ty == "void" and t.get("ot") in DEBIT):
+            if ty == "void":
+                sign = -sign
+            self.debit_count += sign
+            self.debit_amount += sign * t["a"]
+        elif ty in CREDIT or ty == "void":
+            if ty == "void":
+                sign = -sign
+            self.credit_count += sign
+            self.credit_amount += sign * t["a"]
+
+    def record(self, rec):
+        """Journal a record, then apply it: the journal is written before the state changes."""
+        self.journal.append(rec)
+        self.apply(rec)
+
+    # ------------------------------------------------------------------------------------------
+    def next_numbers(self):
+        """(STAN, invoice) for a new transaction; they become used when its "new" record is written."""
+        return self.stan % _WRAP + 1, self.invoice % _WRAP + 1
+
+    def take_stan(self):
+        """A STAN for a message that is not a transaction; journaled so it is never reused."""
+        stan = self.stan % _WRAP + 1
+        self.record({"e": "ctl", "s": stan})
+        return stan
+
+    def settle(self):
+        """Close the open batch, then compact: the journal keeps only the numbers to continue from."""
+        self.record({"e": "set", "b": self.number})
+        self.journal.rewrite([{"e": "base", "s": self.stan, "i": self.invoice, "b": self.number}])
+
+    def totals_field(self):
+        """Field 63 (docs/host-interface.md, section 11)."""
+        return "%03d%012d%03d%012d" % (self.debit_count % 1000, self.debit_amount,
+                                       self.credit_count % 1000, self.credit_amount)
+
+    def transactions(self):
+        """Yield the open batch's transactions from the journal, in order: each its "new" record
+        with the outcome merged in ("rc", "r", "au") and "voided" / "reversed" flags. Two passes over
+        the file; only the STANs of voided and reversed transactions are held in RAM."""
+        start = 0
+        voided = set()
+        reversed_ = set()
+        cur = None
+        for n, rec in enumerate(self.journal.records()):        # pass 1: flags and batch start
+            e = rec.get("e")
+            if e == "set" or e == "base":
+                start = n + 1
+                voided = set()
+                reversed_ = set()
+            elif e == "new":
+                cur = rec
+            elif e == "rep" and cur and cur["s"] == rec["s"] and rec["rc"] == "00" and cur["ty"] == "void":
+                voided.add(cur["o"])
+            elif e == "rev":
+                reversed_.add(rec["s"])
+        cur = None
+        for n, rec in enumerate(self.journal.records()):        # pass 2: the transactions
+            if n < start:
+                continue
+            e = rec.get("e")
+            if e == "new":
+                if cur is not None:
+                    yield cur
+                cur = rec
+                if rec["s"] in voided and rec["ty"] != "void":
+                    cur["voided"] = True
+                if rec["s"] in reversed_:
+                    cur["reversed"] = True
+            elif e == "rep" and cur is not None and cur["s"] == rec["s"]:
+                cur["rc"] = rec["rc"]
+                cur["r"] = rec.get("r", "")
+                cur["au"] = rec.get("au", "")
+        if cur is not None:
+            yield cur
+
+    def find(self, invoice):
+        """The open batch's original transaction (not a void) with this invoice number, or None."""
+        for t in self.transactions():
+            if t["i"] == invoice and t["ty"] != "void":
+                return t
+        return None

@@ -1,0 +1,273 @@
+# The merchant menu and its transactions other than a plain sale: void, refund, bill payment,
+# settlement, echo test, reprint, X report. Imported when the menu opens and dropped afterwards,
+# so the idle terminal does not carry it in RAM.
+import binascii
+import hashlib
+
+from wasl import log, store
+from wasl.host import messages
+from wasl.host.iso8583 import CodecError
+from wasl.host.link import LinkError
+from wasl.host.messages import stamp
+from wasl.host.rc import APPROVED, text_key
+from wasl.txn import online
+from wasl.txn.receipt import totals_report, txn_receipt
+from wasl.txn.sale import card_transaction, conclude, ensure_no_reversal, no_reply
+from wasl.ui.screen import CANCELLED, TIMED_OUT
+
+_LOCK_FILE = "supervisor.json"
+_MAX_FAILS = 3
+_LOCK_S = 300
+
+MENU = ("sale", "void", "refund", "bill", "settle", "reprint", "x_report", "echo")
+
+
+async def menu(term):
+    ui = term.ui
+    labels = [ui.t(k) for k in MENU]
+    i = await ui.choose(ui.t("menu"), labels, term.params.idle_timeout_s)
+    if isinstance(i, str):
+        return {"outcome": i}
+    key = MENU[i]
+    if key == "sale":
+        return await card_transaction(term, "sale")
+    return await FLOWS[key](term)
+
+
+# Supervisor PIN ---------------------------------------------------------------------------------
+async def supervisor(term, title):
+    """True when the supervisor PIN is right. Three wrong entries lock it for five minutes, across
+    reboots (the failure count is stored)."""
+    ui = term.ui
+    p = term.params
+    root = term.hw.storage_root
+    now = term.hw.clock.time()
+    lock = store.load(root, _LOCK_FILE, None) or {"fails": 0, "until": 0}
+    if lock["until"] > now:
+        await ui.message([title, ui.t("pin_locked")], 3, "error", "pin_locked")
+        return False
+    pin = await ui.enter_digits(title, ui.t("supervisor_pin"), 4, 8, p.idle_timeout_s, masked=True)
+    if pin in (CANCELLED, TIMED_OUT):
+        return False
+    ok = binascii.hexlify(hashlib.sha256(pin.encode()).digest()).decode() == p.supervisor_pin_sha256
+    pin = None
+    if ok:
+        if lock["fails"]:
+            store.save(root, _LOCK_FILE, {"fails": 0, "until": 0})
+        return True
+    lock["fails"] += 1
+    if lock["fails"] >= _MAX_FAILS:
+        lock = {"fails": 0, "until": now + _LOCK_S}
+        log.warn("supervisor", "PIN locked for %d s", _LOCK_S)
+    store.save(root, _LOCK_FILE, lock)
+    await ui.message([title, ui.t("wrong_pin")], 3, "error", "wrong_pin")
+    return False
+
+
+# Void ---------------------------------------------------------------------------------------------
+async def void(term):
+    ui = term.ui
+    p = term.params
+    title = ui.t("void")
+    if not await supervisor(term, title):
+        return {"outcome": "refused"}
+    if not await ensure_no_reversal(term):
+        return {"outcome": "reversal_pending"}
+    inv = await ui.enter_digits(title, ui.t("enter_invoice"), 1, 6, p.idle_timeout_s)
+    if inv in (CANCELLED, TIMED_OUT):
+        return {"outcome": inv}
+    orig = term.batch.find(int(inv))
+    problem = None
+    if orig is None:
+        problem = "unknown_invoice"
+    elif orig.get("voided"):
+        problem = "already_voided"
+    elif orig.get("rc") != APPROVED or orig.get("reversed") or orig["ty"] not in ("sale", "bill"):
+        problem = "not_voidable"
+    if problem:
+        await ui.message([title, ui.t(problem), "%06d" % int(inv)], 5, "error", "void_refused")
+        return {"outcome": problem}
+    if not await ui.confirm([title, "%06d  %s" % (orig["i"], orig["p"][-4:]),
+                             ui.fit(ui.money(orig["a"], p), "r"), ui.t("confirm")], p.idle_timeout_s):
+        await ui.message([title, ui.t("cancelled")], 2, "error", CANCELLED)
+        return {"outcome": CANCELLED}
+    utc, local = term.times()
+    stan, _ = term.batch.next_numbers()
+    t = {"e": "new", "s": stan, "i": orig["i"], "b": term.batch.number, "ty": "void", "a": orig["a"],
+         "p": orig["p"], "m": orig["m"], "t": stamp(local), "o": orig["s"], "ot": orig["ty"],
+         "or": orig["r"], "oa": orig.get("au", "")}
+    if "bill" in orig:
+        t["bill"] = orig["bill"]
+    term.batch.record(t)
+    ui.state("online")
+    try:
+        rep = await online.authorise(term, t, None, term.progress(title, ui.fit(ui.money(t["a"], p), "r")))
+    except (LinkError, CodecError) as e:
+        return await no_reply(term, t, e)
+    return await conclude(term, t, rep[39])
+
+
+# Refund -------------------------------------------------------------------------------------------
+async def refund(term):
+    ui = term.ui
+    p = term.params
+    title = ui.t("refund")
+    if not await supervisor(term, title):
+        return {"outcome": "refused"}
+    extra = None
+    if p.refund_asks_rrn:
+        rrn = await ui.enter_digits(title, ui.t("orig_rrn"), 12, 12, p.idle_timeout_s, allow_empty=True)
+        if rrn in (CANCELLED, TIMED_OUT):
+            return {"outcome": rrn}
+        if rrn:
+            extra = {"or": rrn}
+    return await card_transaction(term, "refund", extra=extra)
+
+
+# Bill payment -------------------------------------------------------------------------------------
+async def bill(term):
+    ui = term.ui
+    p = term.params
+    title = ui.t("bill")
+    if not await ensure_no_reversal(term):
+        return {"outcome": "reversal_pending"}
+    i = await ui.choose(ui.t("choose_biller"), [ui.t("biller_" + b) for b in p.billers], p.idle_timeout_s)
+    if isinstance(i, str):
+        return {"outcome": i}
+    biller = p.billers[i]
+    ref = await ui.enter_digits(title, ui.t("enter_reference"), 6, 20, p.idle_timeout_s)
+    if ref in (CANCELLED, TIMED_OUT):
+        return {"outcome": ref}
+    bill_ref = biller + "/" + ref
+    utc, local = term.times()
+    stan = term.batch.take_stan()
+    ui.state("online")
+    try:
+        _, rep = await online.exchange(term, "0100", messages.bill_inquiry(p, stan, bill_ref, utc, local),
+                                       term.progress(title))
+    except (LinkError, CodecError) as e:
+        reason = getattr(e, "reason", "invalid")
+        await ui.message([ui.t("no_reply"), ui.t("link_" + reason)], p.result_timeout_s, "error", "no_reply")
+        return {"outcome": "no_reply", "reason": reason}
+    if rep[39] != APPROVED:
+        await ui.message([title, ui.t(text_key(rep[39], ui.tr)), "(%s)" % rep[39]], p.result_timeout_s,
+                         "error", "declined")
+        return {"outcome": "declined", "rc": rep[39]}
+    due = int(rep[4])
+    name = (rep.get(48) or "")[:40]
+    if not await ui.confirm([ui.t("amount_due"), name[:ui.cols], ui.fit(ui.money(due, p), "r"),
+                             ui.t("confirm")], p.idle_timeout_s):
+        await ui.message([title, ui.t("cancelled")], 2, "error", CANCELLED)
+        return {"outcome": CANCELLED}
+    return await card_transaction(term, "bill", amount=due, extra={"bill": bill_ref, "cn": name})
+
+
+# Settlement -----------------------------------------------------------------------------------------
+async def settle(term):
+    ui = term.ui
+    p = term.params
+    b = term.batch
+    title = ui.t("settle")
+    if not await supervisor(term, title):
+        return {"outcome": "refused"}
+    if not await ensure_no_reversal(term):
+        return {"outcome": "reversal_pending"}
+    if b.count == 0:
+        await ui.message([title, ui.t("batch_empty")], 5, "error", "batch_empty")
+        return {"outcome": "batch_empty"}
+    ui.state("online")
+    progress = term.progress(title, ui.t("settling"))
+    try:
+        rc = await _settle_exchange(term, False, progress)
+        if rc == "95":
+            ui.state("uploading")
+            for t in b.transactions():
+                if t["ty"] != "void" and t.get("rc") == APPROVED and not t.get("voided") and not t.get("reversed"):
+                    utc, _ = term.times()
+                    _, up = await online.exchange(term, "0320", messages.batch_upload(p, t, utc),
+                                                  term.progress(title, ui.t("uploading")))
+                    if up[39] != APPROVED:
+                        rc = up[39]
+                        break
+            else:
+                rc = await _settle_exchange(term, True, progress)
+    except (LinkError, CodecError) as e:
+        reason = getattr(e, "reason", "invalid")
+        await ui.message([ui.t("settle_failed"), ui.t("link_" + reason)], p.result_timeout_s, "error",
+                         "settle_failed")
+        return {"outcome": "no_reply", "reason": reason}
+    if rc != APPROVED:
+        await ui.message([ui.t("settle_failed"), ui.t(text_key(rc, ui.tr)), "(%s)" % rc], p.result_timeout_s,
+                         "error", "settle_failed")
+        return {"outcome": "declined", "rc": rc}
+    _, local = term.times()
+    ui.state("printing")
+    term.hw.printer.print_lines(totals_report(p, ui.tr, b, stamp(local), True))
+    closed = b.number
+    b.settle()
+    log.info("settle", "batch %06d closed", closed)
+    await ui.message([title, ui.t("settled"), "%06d" % closed], p.result_timeout_s, "ok", "settled")
+    return {"outcome": "settled", "batch": closed}
+
+
+async def _settle_exchange(term, after_upload, progress):
+    b = term.batch
+    utc, _ = term.times()
+    stan = b.take_stan()
+    _, rep = await online.exchange(term, "0500", messages.settlement(term.params, stan, b.number,
+                                                                      b.totals_field(), utc, after_upload),
+                                   progress)
+    return rep[39]
+
+
+# Echo, reprint, X report ----------------------------------------------------------------------------
+async def echo(term):
+    ui = term.ui
+    title = ui.t("echo")
+    utc, _ = term.times()
+    stan = term.batch.take_stan()
+    ui.state("online")
+    try:
+        _, rep = await online.exchange(term, "0800", messages.echo(term.params, stan, utc), term.progress(title))
+    except (LinkError, CodecError) as e:
+        reason = getattr(e, "reason", "invalid")
+        await ui.message([title, ui.t("link_" + reason)], term.params.result_timeout_s, "error", "no_reply")
+        return {"outcome": "no_reply", "reason": reason}
+    ok = rep[39] == APPROVED
+    await ui.message([title, ui.t("host_ok") if ok else "(%s)" % rep[39]], 5, "ok" if ok else "error",
+                     "host_ok" if ok else "declined")
+    return {"outcome": "host_ok" if ok else "declined"}
+
+
+async def reprint(term):
+    ui = term.ui
+    p = term.params
+    title = ui.t("reprint")
+    i = await ui.choose(title, [ui.t("reprint_last"), ui.t("reprint_invoice")], p.idle_timeout_s)
+    if isinstance(i, str):
+        return {"outcome": i}
+    if i == 0:
+        t = term.batch.current
+    else:
+        inv = await ui.enter_digits(title, ui.t("enter_invoice"), 1, 6, p.idle_timeout_s)
+        if inv in (CANCELLED, TIMED_OUT):
+            return {"outcome": inv}
+        t = term.batch.find(int(inv))
+    if t is None or "rc" not in t:
+        await ui.message([title, ui.t("no_txn")], 5, "error", "no_txn")
+        return {"outcome": "no_txn"}
+    ui.state("printing")
+    term.hw.printer.print_lines(txn_receipt(p, ui.tr, t, "d"))
+    term.batch.record({"e": "prt", "s": t["s"], "c": "d"})
+    return {"outcome": "reprinted"}
+
+
+async def x_report(term):
+    _, local = term.times()
+    term.ui.state("printing")
+    term.hw.printer.print_lines(totals_report(term.params, term.ui.tr, term.batch, stamp(local), False))
+    return {"outcome": "printed"}
+
+
+FLOWS = {"void": void, "refund": refund, "bill": bill, "settle": settle, "echo": echo,
+         "reprint": reprint, "x_report": x_report}
