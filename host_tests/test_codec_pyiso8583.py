@@ -23,7 +23,7 @@ for _p in (ROOT, os.path.join(ROOT, "firmware")):
 from tools import hostspec  # noqa: E402
 from wasl.card.track2 import Card, parse_track2  # noqa: E402
 from wasl.host import iso8583 as fw  # noqa: E402
-from wasl.host import messages  # noqa: E402
+from wasl.host import admin, messages  # noqa: E402
 from wasl.host.messages import validate_reply  # noqa: E402
 from wasl.host.spec import SPEC  # noqa: E402
 
@@ -120,13 +120,13 @@ def requests():
     yield "reversal-rrn", "0400", messages.reversal(Params(), txn(r="601234567890"), UTC)
     yield "reversal-bill", "0400", messages.reversal(Params(), BILL, UTC)
     yield "reversal-void", "0400", messages.reversal(Params(), VOID, UTC)
-    yield "upload", "0320", messages.batch_upload(Params(), txn(**APPROVED), UTC)
-    yield "upload-bill", "0320", messages.batch_upload(Params(), dict(BILL, **APPROVED), UTC)
-    yield "inquiry", "0100", messages.bill_inquiry(Params(), 45, "ELEC/1234567891", UTC, LOCAL)
-    yield "settle", "0500", messages.settlement(Params(), 46, 1, "002000000012000001000000000500", UTC)
-    yield "settle-final", "0500", messages.settlement(Params(), 47, 1, "002000000012000001000000000500", UTC,
+    yield "upload", "0320", admin.batch_upload(Params(), txn(**APPROVED), UTC)
+    yield "upload-bill", "0320", admin.batch_upload(Params(), dict(BILL, **APPROVED), UTC)
+    yield "inquiry", "0100", admin.bill_inquiry(Params(), 45, "ELEC/1234567891", UTC, LOCAL)
+    yield "settle", "0500", admin.settlement(Params(), 46, 1, "002000000012000001000000000500", UTC)
+    yield "settle-final", "0500", admin.settlement(Params(), 47, 1, "002000000012000001000000000500", UTC,
                                                       after_upload=True)
-    yield "echo", "0800", messages.echo(Params(), 48, UTC)
+    yield "echo", "0800", admin.echo(Params(), 48, UTC)
 
 
 REQUESTS = {name: (mti, fields) for name, mti, fields in requests()}

@@ -178,6 +178,9 @@ def _run_cut(kind, spec):
             fw = _recover(workdir, acq)
             try:
                 _check(workdir, acq, fw, "%s %s" % (kind, spec))
+                if not cut and kind == "settle":
+                    j = journal_state(os.path.join(workdir, "term"))
+                    assert j["batch"] == 2 and j["count"] == 0, "settlement did not close the batch: %s" % j
             finally:
                 fw.stop()
             return cut

@@ -3,14 +3,13 @@ import asyncio
 import gc
 import sys
 
-import wasl
 from wasl import VERSION, log
 from wasl.host.iso8583 import Codec
 from wasl.host.link import Link, tls_context
 from wasl.host.spec import SPEC
 from wasl.txn.batch import Batch
 from wasl.txn.journal import Journal
-from wasl.txn.sale import Terminal, card_transaction, print_receipts
+from wasl.txn.sale import Terminal, card_transaction
 from wasl.ui.screen import DIGITS, Ui
 
 _MENU_MODULE = "wasl.txn.merchant"
@@ -48,42 +47,26 @@ async def idle_loop(term):
         ui.state("idle")
 
 
+def unload_since(before):
+    """Drop the modules imported since the snapshot `before` (a set of names): code loaded for a visit
+    to the menu, or for booting, leaves RAM. Objects still referenced stay alive."""
+    for name in list(sys.modules):
+        if name in before:
+            continue
+        mod = sys.modules.pop(name)
+        parent, _, child = name.rpartition(".")
+        pkg = sys.modules.get(parent)
+        if pkg is not None and getattr(pkg, child, None) is mod:
+            delattr(pkg, child)
+
+
 async def merchant_menu(term):
-    """The menu's flows are loaded for the visit and dropped after it."""
-    import wasl.txn
-
-    mod = __import__(_MENU_MODULE, None, None, ("menu",))
+    """The menu's flows (wasl.txn.merchant and what it imports) are loaded for the visit only."""
+    before = set(sys.modules)
     try:
-        await mod.menu(term)
+        await __import__(_MENU_MODULE, None, None, ("menu",)).menu(term)
     finally:
-        del mod
-        sys.modules.pop(_MENU_MODULE, None)
-        try:
-            del wasl.txn.merchant
-        except AttributeError:
-            pass
-
-
-async def recover(term):
-    """After a reboot the journal decides: a pending reversal is sent first; an approved transaction
-    whose receipts were not all printed is offered for printing."""
-    b = term.batch
-    if b.pending is not None:
-        log.warn("boot", "reversal pending for stan %06d", b.pending["s"])
-        from wasl.txn.online import clear_reversal
-
-        term.ui.state("reversal")
-        await clear_reversal(term, term.progress(term.ui.t("reversal")))
-    t = b.current
-    if t is not None and t.get("rc") == "00" and "rev" not in t:
-        missing = "".join(c for c in "mc" if c not in t.get("pc", ""))
-        if missing:
-            ui = term.ui
-            log.warn("boot", "stan %06d approved, copies %s not printed", t["s"], missing)
-            key = await ui.message([ui.t(t["ty"]), ui.t("approved"), ui.fit(ui.money(t["a"], term.params), "r"),
-                                    ui.t("unprinted")], term.params.result_timeout_s, "error", "unprinted")
-            if key != "CANCEL":
-                await print_receipts(term, t, missing)
+        unload_since(before)
 
 
 async def out_of_service(ui, err):
@@ -97,6 +80,7 @@ async def out_of_service(ui, err):
 
 async def run(hw, codec, ctx):
     ui = Ui(hw)
+    before = set(sys.modules)
     from wasl import params as pm
 
     try:
@@ -104,17 +88,18 @@ async def run(hw, codec, ctx):
     except pm.ParamError as e:
         await out_of_service(ui, e)
         return
-    # boot-only code leaves RAM (the Params object stays)
-    del pm, sys.modules["wasl.params"], wasl.params
+    del pm
     ui.set_language(p.language)
+    from wasl import recovery
+
     journal = Journal(hw.journal_root, powerfail=hw.powerfail)
-    cut = journal.repair()
-    if cut:
-        log.warn("boot", "journal: %d bytes of a torn record dropped", cut)
+    recovery.repair_journal(journal)
     term = Terminal(hw, p, Batch(journal), codec, Link.from_params(ctx, p), ui)
-    gc.collect()
     log.info("boot", "Wasl %s terminal %s ready, batch %06d", VERSION, p.terminal_id, term.batch.number)
-    await recover(term)
+    await recovery.recover(term)
+    del recovery
+    unload_since(before)   # parameters, recovery: boot-only code leaves RAM
+    term.link.rearm(fresh=True)   # the TLS reserve moves into the space boot code left
     await idle_loop(term)
 
 

@@ -3,6 +3,7 @@ import gc
 
 from fwtest import make_tmpdir, rmtree, txn
 from wasl.txn.batch import Batch
+from wasl.txn.batchops import find, settle, take_stan, transactions
 from wasl.txn.journal import Journal
 
 
@@ -60,7 +61,7 @@ def test_empty_journal():
         assert b.current is None and b.pending is None
         assert b.next_numbers() == (1, 1)
         assert b.totals_field() == "0" * 30
-        assert list(b.transactions()) == [] and b.find(1) is None
+        assert list(transactions(b)) == [] and find(b, 1) is None
     with_batch([], check)
 
 
@@ -134,7 +135,7 @@ def test_declined_void_changes_nothing():
 
     def check(j, b):
         assert totals(b) == (2, 12000, 1, 500)
-        assert [t.get("voided") for t in b.transactions()] == [None] * 5
+        assert [t.get("voided") for t in transactions(b)] == [None] * 5
     with_batch(recs, check)
 
 
@@ -195,8 +196,8 @@ def test_prt_records_the_printed_copies():
 
 def test_ctl_advances_stan():
     def check(j, b):
-        assert b.take_stan() == 1
-        assert b.take_stan() == 2
+        assert take_stan(b) == 1
+        assert take_stan(b) == 2
         assert list(j.records()) == [{"e": "ctl", "s": 1}, {"e": "ctl", "s": 2}]
         b2 = Batch(Journal(j.path[:-len("/journal")]))
         assert b2.stan == 2 and b2.invoice == 0
@@ -214,7 +215,7 @@ def test_set_closes_the_batch():
         assert totals(b) == (0, 0, 0, 0) and b.count == 0
         assert b.current is None
         assert b.next_numbers() == (1, 5)
-        assert list(b.transactions()) == []               # even before compaction
+        assert list(transactions(b)) == []               # even before compaction
     with_batch(recs, check)
 
 
@@ -222,11 +223,11 @@ def test_settle_compacts_and_numbering_continues():
     def check(j, b):
         root = j.path[:-len("/journal")]
         assert b.number == 1 and b.stan == 4
-        b.take_stan()                                     # the 0500's STAN
-        b.settle()
+        take_stan(b)                                     # the 0500's STAN
+        settle(b)
         assert list(Journal(root).records()) == [{"e": "base", "s": 0, "i": 4, "b": 2}]
         assert (b.number, b.stan, b.invoice) == (2, 0, 4)
-        assert totals(b) == (0, 0, 0, 0) and b.count == 0 and list(b.transactions()) == []
+        assert totals(b) == (0, 0, 0, 0) and b.count == 0 and list(transactions(b)) == []
         b2 = Batch(Journal(root))
         assert (b2.number, b2.stan, b2.invoice) == (2, 0, 4)
         assert totals(b2) == (0, 0, 0, 0) and b2.count == 0 and b2.current is None and b2.pending is None
@@ -238,8 +239,8 @@ def test_settle_compacts_and_numbering_continues():
         b3 = Batch(Journal(root))
         assert (b3.number, b3.stan, b3.invoice) == (2, 1, 5)
         assert totals(b3) == (1, 300, 0, 0)
-        assert [t["s"] for t in b3.transactions()] == [1]
-        b3.settle()
+        assert [t["s"] for t in transactions(b3)] == [1]
+        settle(b3)
         assert list(Journal(root).records()) == [{"e": "base", "s": 0, "i": 5, "b": 3}]
         assert Batch(Journal(root)).next_numbers() == (1, 6)
     with_batch(MIXED, check)
@@ -251,7 +252,7 @@ def test_transactions_flags():
             + [{"e": "ctl", "s": 7}, {"e": "prt", "s": 1, "c": "d"}])
 
     def check(j, b):
-        ts = list(b.transactions())
+        ts = list(transactions(b))
         assert [t["s"] for t in ts] == [1, 2, 3, 4, 5, 6]
         by = {t["s"]: t for t in ts}
         assert by[1].get("voided") is True and by[1]["rc"] == "00" and by[1]["r"] == "601234567801"
@@ -273,12 +274,12 @@ def test_find_returns_the_original_not_the_void():
     recs = MIXED + done(void_of(SALE, 5), approved(5))
 
     def check(j, b):
-        t = b.find(1)
+        t = find(b, 1)
         assert t["ty"] == "sale" and t["s"] == 1 and t["voided"] is True
-        assert b.find(2)["ty"] == "bill"
-        assert b.find(4)["rc"] == "51"
-        assert b.find(99) is None
-        assert b.find(0) is None
+        assert find(b, 2)["ty"] == "bill"
+        assert find(b, 4)["rc"] == "51"
+        assert find(b, 99) is None
+        assert find(b, 0) is None
     with_batch(recs, check)
 
 
@@ -289,8 +290,8 @@ def test_find_after_stan_wrap_skips_the_void():
                                                                                              approved(1))
 
     def check(j, b):
-        assert sorted(t["ty"] for t in b.transactions()) == ["sale", "void"]   # sorted by STAN: the void first
-        t = b.find(12)
+        assert sorted(t["ty"] for t in transactions(b)) == ["sale", "void"]   # sorted by STAN: the void first
+        t = find(b, 12)
         assert t["ty"] == "sale" and t["s"] == 999999 and t.get("voided") is True
         assert totals(b) == (0, 0, 0, 0)
     with_batch(recs, check)
@@ -298,7 +299,7 @@ def test_find_after_stan_wrap_skips_the_void():
 
 def test_find_in_a_closed_batch_is_none():
     def check(j, b):
-        assert b.find(1) is None and b.find(4) is None
+        assert find(b, 1) is None and find(b, 4) is None
     with_batch(MIXED + [{"e": "set", "b": 1}], check)
 
 
@@ -306,7 +307,7 @@ def test_next_numbers_wrap_999999_to_1():
     def check(j, b):
         assert (b.stan, b.invoice, b.number) == (999999, 999999, 7)
         assert b.next_numbers() == (1, 1)
-        assert b.take_stan() == 1
+        assert take_stan(b) == 1
         assert b.next_numbers() == (2, 1)
     with_batch([{"e": "base", "s": 999999, "i": 999999, "b": 7}], check)
 
@@ -320,7 +321,7 @@ def test_next_numbers_wrap_999999_to_1():
 def test_batch_number_wraps_999999_to_1():
     def check(j, b):
         assert b.number == 999999
-        b.settle()
+        settle(b)
         assert b.number == 1
         assert Batch(Journal(j.path[:-len("/journal")])).number == 1
     with_batch([{"e": "base", "s": 3, "i": 3, "b": 999999}], check)
@@ -369,7 +370,7 @@ def test_transactions_memory_stays_flat_whatever_the_batch_size():
             tracemalloc = None
         try:
             m0 = _heap_used()
-            it = iter(b.transactions())
+            it = iter(transactions(b))
             first = next(it)
             held = _heap_used() - m0
         finally:

@@ -5,6 +5,7 @@ import os
 
 from fwtest import make_tmpdir, raises, rmtree
 from wasl.txn.journal import Journal
+from wasl.txn.journal_tools import repair, rewrite
 
 try:
     from binascii import crc32
@@ -95,7 +96,7 @@ def test_append_records_round_trip():
                 c = crc32(payload) & 0xFFFFFFFF
                 assert bytes(raw[pos + 4:pos + 8]) == bytes([c >> 24, (c >> 16) & 255, (c >> 8) & 255, c & 255])
         assert sum(8 + n for _, n in fr) == len(raw) == j.size()
-        assert j.repair() == 0
+        assert repair(j) == 0
     with_journal(run)
 
 
@@ -125,9 +126,9 @@ def test_one_flipped_payload_byte_stops_replay_before_that_record():
         # repair() drops the corrupt record and everything after it
         j2 = Journal(d)
         good = record_size(recs[0])
-        assert j2.repair() == size - good
+        assert repair(j2) == size - good
         assert j2.size() == good and list(j2.records()) == recs[:1]
-        assert j2.repair() == 0
+        assert repair(j2) == 0
         j2.append({"e": "x", "v": 4})
         assert list(Journal(d).records()) == [recs[0], {"e": "x", "v": 4}]
     with_journal(run)
@@ -171,10 +172,10 @@ def test_torn_tail_is_dropped_and_cut_exactly():
         # after the reboot: the good records are all there, the torn one is not
         j2 = Journal(d)
         assert list(j2.records()) == RECS[:3]
-        assert j2.repair() == torn
+        assert repair(j2) == torn
         assert j2.size() == good
         assert os.listdir(d) == ["journal"]              # no temporary file left
-        assert j2.repair() == 0
+        assert repair(j2) == 0
         # and the journal goes on: a later append is readable
         j2.append(RECS[3])
         assert list(Journal(d).records()) == RECS
@@ -190,7 +191,7 @@ def test_torn_inside_the_header():
             torn_append(d, RECS[2], cut)
             j2 = Journal(d)
             assert list(j2.records()) == RECS[:2], cut
-            assert j2.repair() == cut, cut
+            assert repair(j2) == cut, cut
             assert j2.size() == good
             j2.append(RECS[2])
             assert list(Journal(d).records()) == RECS[:3]
@@ -202,7 +203,7 @@ def test_torn_first_record():
         torn_append(d, RECS[0])
         j2 = Journal(d)
         assert list(j2.records()) == []
-        assert j2.repair() == 8 + len(json.dumps(RECS[0]).encode()) // 2
+        assert repair(j2) == 8 + len(json.dumps(RECS[0]).encode()) // 2
         assert j2.size() == 0
         j2.append(RECS[1])
         assert list(j2.records()) == [RECS[1]]
@@ -220,7 +221,7 @@ def test_garbage_tail():
             append_bytes(j.path, tail)
             j2 = Journal(d)
             assert list(j2.records()) == RECS, tail
-            assert j2.repair() == len(tail), tail
+            assert repair(j2) == len(tail), tail
             assert j2.size() == good
             j2.append({"e": "ctl", "s": 2})
             assert list(Journal(d).records()) == RECS + [{"e": "ctl", "s": 2}]
@@ -237,25 +238,25 @@ def test_good_crc_but_not_json_stops_replay():
         append_bytes(j.path, b"WJ" + bytes([0, len(payload), c >> 24, (c >> 16) & 255, (c >> 8) & 255, c & 255])
                      + payload)
         assert list(Journal(d).records()) == [RECS[0]]
-        assert Journal(d).repair() == 8 + len(payload)
+        assert repair(Journal(d)) == 8 + len(payload)
     with_journal(run)
 
 
 def test_missing_and_empty_file():
     def run(d, j):
         assert list(j.records()) == []
-        assert j.repair() == 0
+        assert repair(j) == 0
         assert j.size() == 0
         assert os.listdir(d) == []                        # reading creates nothing
         write_bytes(j.path, b"")
         assert list(j.records()) == []
-        assert j.repair() == 0
+        assert repair(j) == 0
         j.append(RECS[0])
         assert list(j.records()) == [RECS[0]]
     with_journal(run)
     # a journal in a directory that does not exist reads as empty too
     j = Journal("/nonexistent-wasl-dir")
-    assert list(j.records()) == [] and j.repair() == 0 and j.size() == 0
+    assert list(j.records()) == [] and repair(j) == 0 and j.size() == 0
 
 
 def test_rewrite_replaces_and_leaves_no_new_file():
@@ -263,16 +264,16 @@ def test_rewrite_replaces_and_leaves_no_new_file():
         for r in RECS:
             j.append(r)
         base = {"e": "base", "s": 0, "i": 7, "b": 2}
-        j.rewrite([base])
+        rewrite(j, [base])
         assert list(j.records()) == [base]
         assert list(Journal(d).records()) == [base]
         assert os.listdir(d) == ["journal"]
         assert j.size() == record_size(base)
         j.append(RECS[1])
         assert list(Journal(d).records()) == [base, RECS[1]]
-        j.rewrite([])
+        rewrite(j, [])
         assert list(j.records()) == [] and j.size() == 0
-        j.rewrite(RECS)
+        rewrite(j, RECS)
         assert list(j.records()) == RECS
         assert os.listdir(d) == ["journal"]
     with_journal(run)
@@ -286,11 +287,11 @@ def test_rewrite_over_a_stale_new_file_and_a_failed_rewrite():
         write_bytes(j.path + ".new", b"WJ\x00\x10half")
         assert list(Journal(d).records()) == RECS
         base = {"e": "base", "s": 3, "i": 4, "b": 5}
-        j.rewrite([base])
+        rewrite(j, [base])
         assert list(j.records()) == [base]
         assert os.listdir(d) == ["journal"]
         # a rewrite that fails half way (a record too long) leaves the journal as it was
-        raises(ValueError, j.rewrite, [RECS[0], {"e": "x", "v": "a" * 2000}])
+        raises(ValueError, rewrite, j, [RECS[0], {"e": "x", "v": "a" * 2000}])
         assert list(Journal(d).records()) == [base]
     with_journal(run)
 
@@ -340,7 +341,7 @@ def test_bytes_written():
             total += record_size(r)
             assert j.bytes_written == total == j.size()
         base = {"e": "base", "s": 0, "i": 1, "b": 2}
-        j.rewrite([base])
+        rewrite(j, [base])
         assert j.bytes_written == total + record_size(base)    # flash wear counts the compaction too
         assert Journal(d).bytes_written == 0
     with_journal(run)

@@ -3,8 +3,8 @@
 from fwtest import MASKED_PAN, TRACK2, FakeParams, raises, txn
 from wasl.card.track2 import Card, parse_track2
 from wasl.host.iso8583 import CodecError
-from wasl.host.messages import (ReplyError, batch_upload, bill_inquiry, echo, financial, reversal, settlement, stamp,
-                                transmission_time, validate_reply)
+from wasl.host.admin import batch_upload, bill_inquiry, echo, settlement
+from wasl.host.messages import ReplyError, financial, reversal, stamp, transmission_time, validate_reply
 
 UTC = (2026, 1, 2, 3, 4, 5, 4, 2)
 LOCAL = (2026, 1, 2, 4, 4, 5, 4, 2)

@@ -1,7 +1,8 @@
 # wasl.txn.receipt: the (align, style, text) lines of a 32-column receipt or totals report, from a
 # transaction's journal record (txn_receipt) or the open batch (totals_report).
 from fwtest import MASKED_PAN, FakeParams, txn
-from wasl.txn.receipt import totals_report, txn_receipt
+from wasl.txn.receipt import txn_receipt
+from wasl.txn.report import totals_report
 from wasl.ui.strings import LANGUAGES, table
 
 PAN = "4761739001010010"

@@ -85,8 +85,11 @@ class Link:
         return cls(ctx, p.host_address, p.host_port, p.host_server_name, p.host_ca,
                    p.host_connect_timeout_s, p.host_reply_timeout_s)
 
-    def rearm(self):
-        """Take the TLS reserve back; call when the terminal is idle (the heap at its emptiest)."""
+    def rearm(self, fresh=False):
+        """Take the TLS reserve back; call when the terminal is idle (the heap at its emptiest).
+        fresh: release it first and allocate it again after a collection."""
+        if fresh:
+            self._reserve = None
         if self._reserve is None:
             gc.collect()
             try:

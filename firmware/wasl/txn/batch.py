@@ -101,65 +101,7 @@ class Batch:
         """(STAN, invoice) for a new transaction; they become used when its "new" record is written."""
         return self.stan % _WRAP + 1, self.invoice % _WRAP + 1
 
-    def take_stan(self):
-        """A STAN for a message that is not a transaction; journaled so it is never reused."""
-        stan = self.stan % _WRAP + 1
-        self.record({"e": "ctl", "s": stan})
-        return stan
-
-    def settle(self):
-        """Close the open batch, then compact: the journal keeps only the numbers to continue from."""
-        self.record({"e": "set", "b": self.number})
-        self.journal.rewrite([{"e": "base", "s": self.stan, "i": self.invoice, "b": self.number}])
-
     def totals_field(self):
         """Field 63 (docs/host-interface.md, section 11)."""
         return "%03d%012d%03d%012d" % (self.debit_count % 1000, self.debit_amount,
                                        self.credit_count % 1000, self.credit_amount)
-
-    def transactions(self):
-        """Yield the open batch's transactions from the journal, in order: each its "new" record
-        with the outcome merged in ("rc", "r", "au") and "voided" / "reversed" flags. Two passes over
-        the file; only the STANs of voided and reversed transactions are held in RAM."""
-        start = 0
-        voided = set()
-        reversed_ = set()
-        cur = None
-        for n, rec in enumerate(self.journal.records()):        # pass 1: flags and batch start
-            e = rec.get("e")
-            if e == "set" or e == "base":
-                start = n + 1
-                voided = set()
-                reversed_ = set()
-            elif e == "new":
-                cur = rec
-            elif e == "rep" and cur and cur["s"] == rec["s"] and rec["rc"] == "00" and cur["ty"] == "void":
-                voided.add(cur["o"])
-            elif e == "rev":
-                reversed_.add(rec["s"])
-        cur = None
-        for n, rec in enumerate(self.journal.records()):        # pass 2: the transactions
-            if n < start:
-                continue
-            e = rec.get("e")
-            if e == "new":
-                if cur is not None:
-                    yield cur
-                cur = rec
-                if rec["s"] in voided and rec["ty"] != "void":
-                    cur["voided"] = True
-                if rec["s"] in reversed_:
-                    cur["reversed"] = True
-            elif e == "rep" and cur is not None and cur["s"] == rec["s"]:
-                cur["rc"] = rec["rc"]
-                cur["r"] = rec.get("r", "")
-                cur["au"] = rec.get("au", "")
-        if cur is not None:
-            yield cur
-
-    def find(self, invoice):
-        """The open batch's original transaction (not a void) with this invoice number, or None."""
-        for t in self.transactions():
-            if t["i"] == invoice and t["ty"] != "void":
-                return t
-        return None

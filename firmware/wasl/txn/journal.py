@@ -33,6 +33,13 @@ class Journal:
         self.writes = 0              # records appended since boot (power-cut tests count them)
         self.bytes_written = 0
         self._hdr = bytearray(_HDR)
+        self._f = None
+
+    def close(self):
+        """Close the append handle (before the file is replaced or repaired)."""
+        if self._f is not None:
+            self._f.close()
+            self._f = None
 
     def _encode(self, rec):
         payload = json.dumps(rec).encode()
@@ -51,14 +58,17 @@ class Journal:
         return h, payload
 
     def append(self, rec):
-        """Write one record durably (the file is closed, hence committed, before returning)."""
+        """Write one record durably (flushed, hence committed on littlefs, before returning)."""
         h, payload = self._encode(rec)
         self.writes += 1
         if self.powerfail:
             self.powerfail("before", self.writes, h, payload)
-        with open(self.path, "ab") as f:
-            f.write(h)
-            f.write(payload)
+        f = self._f
+        if f is None:
+            f = self._f = open(self.path, "ab")   # kept open: no file object per record
+        f.write(h)
+        f.write(payload)
+        f.flush()                                  # littlefs: lfs_file_sync, the record is committed
         self.bytes_written += _HDR + len(payload)
         if self.powerfail:
             self.powerfail("after", self.writes, None, None)
@@ -97,46 +107,6 @@ class Journal:
                 yield rec, pos
         finally:
             f.close()
-
-    def repair(self):
-        """Cut a torn tail off the file. Return the number of bytes dropped."""
-        good = 0
-        for _, pos in self._scan():
-            good = pos
-        try:
-            size = os.stat(self.path)[6]
-        except OSError:
-            return 0
-        if size == good:
-            return 0
-        self._rewrite_prefix(good)
-        return size - good
-
-    def _rewrite_prefix(self, length):
-        tmp = self.path + ".tmp"
-        buf = bytearray(256)
-        with open(self.path, "rb") as src, open(tmp, "wb") as dst:
-            left = length
-            while left:
-                k = src.readinto(buf)
-                if not k:
-                    break
-                k = min(k, left)
-                dst.write(memoryview(buf)[:k])
-                left -= k
-        os.rename(tmp, self.path)
-
-    def rewrite(self, records):
-        """Replace the journal by `records` (compaction after settlement): written to a new file,
-        then renamed over the journal, so a power cut leaves the old or the new one whole."""
-        tmp = self.path + ".new"
-        with open(tmp, "wb") as f:
-            for rec in records:
-                h, payload = self._encode(rec)
-                f.write(h)
-                f.write(payload)
-                self.bytes_written += _HDR + len(payload)
-        os.rename(tmp, self.path)
 
     def size(self):
         try:

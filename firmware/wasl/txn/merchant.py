@@ -5,14 +5,18 @@ import binascii
 import hashlib
 
 from wasl import log, store
-from wasl.host import messages
+from wasl.host import admin
 from wasl.host.iso8583 import CodecError
 from wasl.host.link import LinkError
 from wasl.host.messages import stamp
 from wasl.host.rc import APPROVED, text_key
 from wasl.txn import online
-from wasl.txn.receipt import totals_report, txn_receipt
+from wasl.txn import batchops
+from wasl.txn.batchops import find, take_stan, transactions
+from wasl.txn.receipt import txn_receipt
+from wasl.txn.report import totals_report
 from wasl.txn.sale import card_transaction, conclude, ensure_no_reversal, no_reply
+from wasl.ui.prompts import choose, confirm, enter_digits
 from wasl.ui.screen import CANCELLED, TIMED_OUT
 
 _LOCK_FILE = "supervisor.json"
@@ -25,7 +29,7 @@ MENU = ("sale", "void", "refund", "bill", "settle", "reprint", "x_report", "echo
 async def menu(term):
     ui = term.ui
     labels = [ui.t(k) for k in MENU]
-    i = await ui.choose(ui.t("menu"), labels, term.params.idle_timeout_s)
+    i = await choose(ui, ui.t("menu"), labels, term.params.idle_timeout_s)
     if isinstance(i, str):
         return {"outcome": i}
     key = MENU[i]
@@ -46,7 +50,7 @@ async def supervisor(term, title):
     if lock["until"] > now:
         await ui.message([title, ui.t("pin_locked")], 3, "error", "pin_locked")
         return False
-    pin = await ui.enter_digits(title, ui.t("supervisor_pin"), 4, 8, p.idle_timeout_s, masked=True)
+    pin = await enter_digits(ui, title, ui.t("supervisor_pin"), 4, 8, p.idle_timeout_s, masked=True)
     if pin in (CANCELLED, TIMED_OUT):
         return False
     ok = binascii.hexlify(hashlib.sha256(pin.encode()).digest()).decode() == p.supervisor_pin_sha256
@@ -73,10 +77,10 @@ async def void(term):
         return {"outcome": "refused"}
     if not await ensure_no_reversal(term):
         return {"outcome": "reversal_pending"}
-    inv = await ui.enter_digits(title, ui.t("enter_invoice"), 1, 6, p.idle_timeout_s)
+    inv = await enter_digits(ui, title, ui.t("enter_invoice"), 1, 6, p.idle_timeout_s)
     if inv in (CANCELLED, TIMED_OUT):
         return {"outcome": inv}
-    orig = term.batch.find(int(inv))
+    orig = find(term.batch, int(inv))
     problem = None
     if orig is None:
         problem = "unknown_invoice"
@@ -87,7 +91,7 @@ async def void(term):
     if problem:
         await ui.message([title, ui.t(problem), "%06d" % int(inv)], 5, "error", "void_refused")
         return {"outcome": problem}
-    if not await ui.confirm([title, "%06d  %s" % (orig["i"], orig["p"][-4:]),
+    if not await confirm(ui, [title, "%06d  %s" % (orig["i"], orig["p"][-4:]),
                              ui.fit(ui.money(orig["a"], p), "r"), ui.t("confirm")], p.idle_timeout_s):
         await ui.message([title, ui.t("cancelled")], 2, "error", CANCELLED)
         return {"outcome": CANCELLED}
@@ -116,7 +120,7 @@ async def refund(term):
         return {"outcome": "refused"}
     extra = None
     if p.refund_asks_rrn:
-        rrn = await ui.enter_digits(title, ui.t("orig_rrn"), 12, 12, p.idle_timeout_s, allow_empty=True)
+        rrn = await enter_digits(ui, title, ui.t("orig_rrn"), 12, 12, p.idle_timeout_s, allow_empty=True)
         if rrn in (CANCELLED, TIMED_OUT):
             return {"outcome": rrn}
         if rrn:
@@ -131,19 +135,19 @@ async def bill(term):
     title = ui.t("bill")
     if not await ensure_no_reversal(term):
         return {"outcome": "reversal_pending"}
-    i = await ui.choose(ui.t("choose_biller"), [ui.t("biller_" + b) for b in p.billers], p.idle_timeout_s)
+    i = await choose(ui, ui.t("choose_biller"), [ui.t("biller_" + b) for b in p.billers], p.idle_timeout_s)
     if isinstance(i, str):
         return {"outcome": i}
     biller = p.billers[i]
-    ref = await ui.enter_digits(title, ui.t("enter_reference"), 6, 20, p.idle_timeout_s)
+    ref = await enter_digits(ui, title, ui.t("enter_reference"), 6, 20, p.idle_timeout_s)
     if ref in (CANCELLED, TIMED_OUT):
         return {"outcome": ref}
     bill_ref = biller + "/" + ref
     utc, local = term.times()
-    stan = term.batch.take_stan()
+    stan = take_stan(term.batch)
     ui.state("online")
     try:
-        _, rep = await online.exchange(term, "0100", messages.bill_inquiry(p, stan, bill_ref, utc, local),
+        _, rep = await online.exchange(term, "0100", admin.bill_inquiry(p, stan, bill_ref, utc, local),
                                        term.progress(title))
     except (LinkError, CodecError) as e:
         reason = getattr(e, "reason", "invalid")
@@ -155,7 +159,7 @@ async def bill(term):
         return {"outcome": "declined", "rc": rep[39]}
     due = int(rep[4])
     name = (rep.get(48) or "")[:40]
-    if not await ui.confirm([ui.t("amount_due"), name[:ui.cols], ui.fit(ui.money(due, p), "r"),
+    if not await confirm(ui, [ui.t("amount_due"), name[:ui.cols], ui.fit(ui.money(due, p), "r"),
                              ui.t("confirm")], p.idle_timeout_s):
         await ui.message([title, ui.t("cancelled")], 2, "error", CANCELLED)
         return {"outcome": CANCELLED}
@@ -181,10 +185,10 @@ async def settle(term):
         rc = await _settle_exchange(term, False, progress)
         if rc == "95":
             ui.state("uploading")
-            for t in b.transactions():
+            for t in transactions(b):
                 if t["ty"] != "void" and t.get("rc") == APPROVED and not t.get("voided") and not t.get("reversed"):
                     utc, _ = term.times()
-                    _, up = await online.exchange(term, "0320", messages.batch_upload(p, t, utc),
+                    _, up = await online.exchange(term, "0320", admin.batch_upload(p, t, utc),
                                                   term.progress(title, ui.t("uploading")))
                     if up[39] != APPROVED:
                         rc = up[39]
@@ -204,7 +208,7 @@ async def settle(term):
     ui.state("printing")
     term.hw.printer.print_lines(totals_report(p, ui.tr, b, stamp(local), True))
     closed = b.number
-    b.settle()
+    batchops.settle(b)   # journal "set", then compact
     log.info("settle", "batch %06d closed", closed)
     await ui.message([title, ui.t("settled"), "%06d" % closed], p.result_timeout_s, "ok", "settled")
     return {"outcome": "settled", "batch": closed}
@@ -213,8 +217,8 @@ async def settle(term):
 async def _settle_exchange(term, after_upload, progress):
     b = term.batch
     utc, _ = term.times()
-    stan = b.take_stan()
-    _, rep = await online.exchange(term, "0500", messages.settlement(term.params, stan, b.number,
+    stan = take_stan(b)
+    _, rep = await online.exchange(term, "0500", admin.settlement(term.params, stan, b.number,
                                                                       b.totals_field(), utc, after_upload),
                                    progress)
     return rep[39]
@@ -225,10 +229,10 @@ async def echo(term):
     ui = term.ui
     title = ui.t("echo")
     utc, _ = term.times()
-    stan = term.batch.take_stan()
+    stan = take_stan(term.batch)
     ui.state("online")
     try:
-        _, rep = await online.exchange(term, "0800", messages.echo(term.params, stan, utc), term.progress(title))
+        _, rep = await online.exchange(term, "0800", admin.echo(term.params, stan, utc), term.progress(title))
     except (LinkError, CodecError) as e:
         reason = getattr(e, "reason", "invalid")
         await ui.message([title, ui.t("link_" + reason)], term.params.result_timeout_s, "error", "no_reply")
@@ -243,16 +247,16 @@ async def reprint(term):
     ui = term.ui
     p = term.params
     title = ui.t("reprint")
-    i = await ui.choose(title, [ui.t("reprint_last"), ui.t("reprint_invoice")], p.idle_timeout_s)
+    i = await choose(ui, title, [ui.t("reprint_last"), ui.t("reprint_invoice")], p.idle_timeout_s)
     if isinstance(i, str):
         return {"outcome": i}
     if i == 0:
         t = term.batch.current
     else:
-        inv = await ui.enter_digits(title, ui.t("enter_invoice"), 1, 6, p.idle_timeout_s)
+        inv = await enter_digits(ui, title, ui.t("enter_invoice"), 1, 6, p.idle_timeout_s)
         if inv in (CANCELLED, TIMED_OUT):
             return {"outcome": inv}
-        t = term.batch.find(int(inv))
+        t = find(term.batch, int(inv))
     if t is None or "rc" not in t:
         await ui.message([title, ui.t("no_txn")], 5, "error", "no_txn")
         return {"outcome": "no_txn"}

@@ -1,0 +1,33 @@
+# What happens after a reboot, before the idle screen: the journal decides. Boot-only: the module is
+# dropped from RAM once the terminal is idle.
+from wasl import log
+from wasl.txn.journal_tools import repair
+from wasl.txn.online import clear_reversal
+from wasl.txn.sale import print_receipts
+
+
+def repair_journal(journal):
+    """A torn last record (power cut in the middle of a write) is cut off: it never happened."""
+    cut = repair(journal)
+    if cut:
+        log.warn("boot", "journal: %d bytes of a torn record dropped", cut)
+
+
+async def recover(term):
+    """After a reboot the journal decides: a pending reversal is sent first; an approved transaction
+    whose receipts were not all printed is offered for printing."""
+    b = term.batch
+    if b.pending is not None:
+        log.warn("boot", "reversal pending for stan %06d", b.pending["s"])
+        term.ui.state("reversal")
+        await clear_reversal(term, term.progress(term.ui.t("reversal")))
+    t = b.current
+    if t is not None and t.get("rc") == "00" and "rev" not in t:
+        missing = "".join(c for c in "mc" if c not in t.get("pc", ""))
+        if missing:
+            ui = term.ui
+            log.warn("boot", "stan %06d approved, copies %s not printed", t["s"], missing)
+            key = await ui.message([ui.t(t["ty"]), ui.t("approved"), ui.fit(ui.money(t["a"], term.params), "r"),
+                                    ui.t("unprinted")], term.params.result_timeout_s, "error", "unprinted")
+            if key != "CANCEL":
+                await print_receipts(term, t, missing)

@@ -1,0 +1,70 @@
+# What the merchant menu does with the batch beyond selling: read its transactions back from the
+# journal (void, reprint, batch upload), take STANs for control messages, settle and compact.
+# Loaded with the menu.
+from wasl.txn.batch import _WRAP
+from wasl.txn.journal_tools import rewrite
+
+
+def take_stan(batch):
+    """A STAN for a message that is not a transaction; journaled so it is never reused."""
+    stan = batch.stan % _WRAP + 1
+    batch.record({"e": "ctl", "s": stan})
+    return stan
+
+
+
+def settle(batch):
+    """Close the open batch, then compact: the journal keeps only the numbers to continue from."""
+    batch.record({"e": "set", "b": batch.number})
+    rewrite(batch.journal, [{"e": "base", "s": batch.stan, "i": batch.invoice, "b": batch.number}])
+
+
+
+def transactions(batch):
+    """Yield the open batch's transactions from the journal, in order: each its "new" record
+    with the outcome merged in ("rc", "r", "au") and "voided" / "reversed" flags. Two passes over
+    the file; only the STANs of voided and reversed transactions are held in RAM."""
+    start = 0
+    voided = set()
+    reversed_ = set()
+    cur = None
+    for n, rec in enumerate(batch.journal.records()):        # pass 1: flags and batch start
+        e = rec.get("e")
+        if e == "set" or e == "base":
+            start = n + 1
+            voided = set()
+            reversed_ = set()
+        elif e == "new":
+            cur = rec
+        elif e == "rep" and cur and cur["s"] == rec["s"] and rec["rc"] == "00" and cur["ty"] == "void":
+            voided.add(cur["o"])
+        elif e == "rev":
+            reversed_.add(rec["s"])
+    cur = None
+    for n, rec in enumerate(batch.journal.records()):        # pass 2: the transactions
+        if n < start:
+            continue
+        e = rec.get("e")
+        if e == "new":
+            if cur is not None:
+                yield cur
+            cur = rec
+            if rec["s"] in voided and rec["ty"] != "void":
+                cur["voided"] = True
+            if rec["s"] in reversed_:
+                cur["reversed"] = True
+        elif e == "rep" and cur is not None and cur["s"] == rec["s"]:
+            cur["rc"] = rec["rc"]
+            cur["r"] = rec.get("r", "")
+            cur["au"] = rec.get("au", "")
+    if cur is not None:
+        yield cur
+
+
+
+def find(batch, invoice):
+    """The open batch's original transaction (not a void) with this invoice number, or None."""
+    for t in transactions(batch):
+        if t["i"] == invoice and t["ty"] != "void":
+            return t
+    return None
