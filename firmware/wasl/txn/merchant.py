@@ -139,7 +139,8 @@ async def bill(term):
     if isinstance(i, str):
         return {"outcome": i}
     biller = p.billers[i]
-    ref = await enter_digits(ui, title, ui.t("enter_reference"), 6, 20, p.idle_timeout_s)
+    ref = await enter_digits(ui, title, ui.t("enter_reference"), 6, 20, p.idle_timeout_s,
+                             wrong_length="bad_reference")
     if ref in (CANCELLED, TIMED_OUT):
         return {"outcome": ref}
     bill_ref = biller + "/" + ref

@@ -3,9 +3,11 @@
 from wasl.ui.screen import CANCELLED, DIGITS, TIMED_OUT
 
 
-async def enter_digits(ui, title, prompt, min_len, max_len, timeout_s, masked=False, allow_empty=False):
+async def enter_digits(ui, title, prompt, min_len, max_len, timeout_s, masked=False, allow_empty=False,
+                       wrong_length="too_many_digits"):
     """A string of digits (PIN, invoice number, reference), or CANCELLED / TIMED_OUT.
-    masked: shown as '*'. allow_empty: OK on nothing returns ""."""
+    masked: shown as '*'. allow_empty: OK on nothing returns "". wrong_length: the message key shown
+    when OK is pressed on too few digits."""
     ui.state("digits")
     digits = ""
     err = ""
@@ -32,6 +34,7 @@ async def enter_digits(ui, title, prompt, min_len, max_len, timeout_s, masked=Fa
         elif k == "OK":
             if (allow_empty and not digits) or min_len <= len(digits) <= max_len:
                 return digits
+            err = ui.t(wrong_length)
             ui.beep("error")
 
 async def choose(ui, title, labels, timeout_s):
