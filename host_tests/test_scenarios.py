@@ -24,8 +24,9 @@ def test_scenario(path):
 
 # The firmware's heap budget for a sale on the 64-bit unix port, code in ROMFS. Issue 2 met 64 KB
 # (62 KB measured); the payment core (journal, reversal, menu) brought the smallest passing heap to
-# 70-71 KB (docs/benchmarks.md). Lower it as the heap work (issue 8, target 48 KB) lands.
-HEAP_BUDGET_KB = 72
+# 71 KB (docs/benchmarks.md); the budget keeps 3 KB of margin. Lower it as the heap work (issue 8,
+# target 48 KB) lands.
+HEAP_BUDGET_KB = 74
 
 
 def test_approved_sale_within_heap_budget_from_romfs():

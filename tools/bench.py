@@ -24,7 +24,7 @@ import iso8583
 
 from tools import hostspec, mpybuild, simlink
 from tools.scenario import run_file
-from tools.simlink import MICROPYTHON, ROOT, AcqSim, Firmware, load_cards
+from tools.simlink import MICROPYTHON, ROOT, AcqSim, Firmware, journal_state, load_cards
 
 sys.path.insert(0, os.path.join(ROOT, "firmware"))
 from wasl.card.track2 import parse_track2  # noqa: E402
@@ -196,6 +196,10 @@ class Bench:
             fw.wait_state("copy_prompt", 30)
             fw.key("OK")
             fw.wait_receipts(2, 20)
+            fw.wait_state("idle", 20, since=1)
+            journal = journal_state(os.path.join(tmp, "term"))
+        self.row("receipt", "Journal bytes written per approved sale",
+                 "%d B in %d records" % (journal["journal_bytes"], len(journal["records"])))
         for i, copy in enumerate(("merchant", "customer")):
             n = len(fw.receipts[i]["escpos"])
             self.row("receipt", "Receipt, %s copy (approved sale)" % copy,
