@@ -68,15 +68,32 @@ async def supervisor(term, title):
     return False
 
 
+async def gate(term, title, pin=True):
+    """What every menu transaction checks first: the supervisor PIN (when asked), then no pending
+    reversal. Returns None to go on, or the outcome that stops it."""
+    if pin and not await supervisor(term, title):
+        return {"outcome": "refused"}
+    if not await ensure_no_reversal(term):
+        return {"outcome": "reversal_pending"}
+    return None
+
+
+async def link_failed(term, first_row, e, state="no_reply"):
+    """The host could not be reached or answered wrongly: say why; nothing was at stake."""
+    ui = term.ui
+    reason = getattr(e, "reason", "invalid")
+    await ui.message([first_row, ui.t("link_" + reason)], term.params.result_timeout_s, "error", state)
+    return {"outcome": "no_reply", "reason": reason}
+
+
 # Void ---------------------------------------------------------------------------------------------
 async def void(term):
     ui = term.ui
     p = term.params
     title = ui.t("void")
-    if not await supervisor(term, title):
-        return {"outcome": "refused"}
-    if not await ensure_no_reversal(term):
-        return {"outcome": "reversal_pending"}
+    stop = await gate(term, title)
+    if stop:
+        return stop
     inv = await enter_digits(ui, title, ui.t("enter_invoice"), 1, 6, p.idle_timeout_s)
     if inv in (CANCELLED, TIMED_OUT):
         return {"outcome": inv}
@@ -133,8 +150,9 @@ async def bill(term):
     ui = term.ui
     p = term.params
     title = ui.t("bill")
-    if not await ensure_no_reversal(term):
-        return {"outcome": "reversal_pending"}
+    stop = await gate(term, title, pin=False)
+    if stop:
+        return stop
     i = await choose(ui, ui.t("choose_biller"), [ui.t("biller_" + b) for b in p.billers], p.idle_timeout_s)
     if isinstance(i, str):
         return {"outcome": i}
@@ -151,9 +169,7 @@ async def bill(term):
         _, rep = await online.exchange(term, "0100", admin.bill_inquiry(p, stan, bill_ref, utc, local),
                                        term.progress(title))
     except (LinkError, CodecError) as e:
-        reason = getattr(e, "reason", "invalid")
-        await ui.message([ui.t("no_reply"), ui.t("link_" + reason)], p.result_timeout_s, "error", "no_reply")
-        return {"outcome": "no_reply", "reason": reason}
+        return await link_failed(term, ui.t("no_reply"), e)
     if rep[39] != APPROVED:
         await ui.message([title, ui.t(text_key(rep[39], ui.tr)), "(%s)" % rep[39]], p.result_timeout_s,
                          "error", "declined")
@@ -173,10 +189,9 @@ async def settle(term):
     p = term.params
     b = term.batch
     title = ui.t("settle")
-    if not await supervisor(term, title):
-        return {"outcome": "refused"}
-    if not await ensure_no_reversal(term):
-        return {"outcome": "reversal_pending"}
+    stop = await gate(term, title)
+    if stop:
+        return stop
     if b.count == 0:
         await ui.message([title, ui.t("batch_empty")], 5, "error", "batch_empty")
         return {"outcome": "batch_empty"}
@@ -197,10 +212,7 @@ async def settle(term):
             else:
                 rc = await _settle_exchange(term, True, progress)
     except (LinkError, CodecError) as e:
-        reason = getattr(e, "reason", "invalid")
-        await ui.message([ui.t("settle_failed"), ui.t("link_" + reason)], p.result_timeout_s, "error",
-                         "settle_failed")
-        return {"outcome": "no_reply", "reason": reason}
+        return await link_failed(term, ui.t("settle_failed"), e, "settle_failed")
     if rc != APPROVED:
         await ui.message([ui.t("settle_failed"), ui.t(text_key(rc, ui.tr)), "(%s)" % rc], p.result_timeout_s,
                          "error", "settle_failed")
@@ -235,9 +247,7 @@ async def echo(term):
     try:
         _, rep = await online.exchange(term, "0800", admin.echo(term.params, stan, utc), term.progress(title))
     except (LinkError, CodecError) as e:
-        reason = getattr(e, "reason", "invalid")
-        await ui.message([title, ui.t("link_" + reason)], term.params.result_timeout_s, "error", "no_reply")
-        return {"outcome": "no_reply", "reason": reason}
+        return await link_failed(term, title, e)
     ok = rep[39] == APPROVED
     await ui.message([title, ui.t("host_ok") if ok else "(%s)" % rep[39]], 5, "ok" if ok else "error",
                      "host_ok" if ok else "declined")
