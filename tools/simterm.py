@@ -6,7 +6,7 @@ keyboard as the terminal's keypad. User guide: docs/simterm.md.
     python -m tools.simterm --script "12500,OK,card:visa_ok,wait:approved,OK,receipts:2"
 
 Everything lives under the sim directory (--dir, else $WASL_SIM_DIR, else var/sim): acq/ (simulator
-state and ledger), term/ (terminal data: params, counters, firmware.log) and receipts/ (NNNN.txt and
+state and ledger), term/ (terminal data: params, journal flash image, firmware.log) and receipts/ (NNNN.txt and
 NNNN.escpos for every receipt printed). All three persist from one run to the next.
 """
 import argparse
