@@ -16,10 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for _p in (ROOT, os.path.join(ROOT, "firmware")):
+for _p in (ROOT, os.path.join(ROOT, "firmware"), os.path.join(ROOT, "host_tests", "fw")):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
+from fwtest import FakeParams as Params  # noqa: E402  (the firmware tests' parameters)
 from tools import hostspec  # noqa: E402
 from wasl.card.track2 import Card, parse_track2  # noqa: E402
 from wasl.host import iso8583 as fw  # noqa: E402
@@ -39,15 +40,6 @@ DOC_LEN_TYPE = {"fixed": fw.FIXED, "LLVAR": fw.LLVAR, "LLLVAR": fw.LLLVAR}
 CARD_FIELDS = ("2", "14", "35")
 
 
-class Params:
-    terminal_id = "WASL0001"
-    merchant_id = "000000000000001"
-    merchant_name = "PHARMACIE EL AMEL"
-    merchant_address = ["12 RUE DIDOUCHE MOURAD", "16000 ALGER"]
-    currency_code = "012"
-    currency_alpha = "DZD"
-    currency_exponent = 2
-    host_nii = "001"
 
 
 def firmware_spec():

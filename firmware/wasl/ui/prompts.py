@@ -15,12 +15,9 @@ async def enter_digits(ui, title, prompt, min_len, max_len, timeout_s, masked=Fa
         shown = "*" * len(digits) if masked else digits
         ui.show(title, prompt, ui.fit(shown, "r"), err or ui.t("ok_cancel"))
         err = ""
-        ev = await ui.events.get(timeout_s * 1000)
-        if ev is None:
+        k = await ui.key(timeout_s)
+        if k is None:
             return TIMED_OUT
-        if ev[0] != "key":
-            continue
-        k = ev[1]
         if k in DIGITS:
             if len(digits) < max_len:
                 digits += k
@@ -49,12 +46,9 @@ async def choose(ui, title, labels, timeout_s):
         for i in range(top, min(top + rows, len(labels))):
             lines.append((">" if i == cur else " ") + "%d %s" % (i + 1, labels[i]))
         ui.show(*lines)
-        ev = await ui.events.get(timeout_s * 1000)
-        if ev is None:
+        k = await ui.key(timeout_s)
+        if k is None:
             return TIMED_OUT
-        if ev[0] != "key":
-            continue
-        k = ev[1]
         if k in DIGITS and 1 <= int(k) <= len(labels):
             return int(k) - 1
         if k == "DOWN":
@@ -71,8 +65,6 @@ async def confirm(ui, rows, timeout_s):
     ui.state("confirm")
     ui.show(*rows)
     while True:
-        ev = await ui.events.get(timeout_s * 1000)
-        if ev is None:
-            return False
-        if ev[0] == "key" and ev[1] in ("OK", "CANCEL"):
-            return ev[1] == "OK"
+        k = await ui.key(timeout_s)
+        if k is None or k in ("OK", "CANCEL"):
+            return k == "OK"

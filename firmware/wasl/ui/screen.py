@@ -63,6 +63,16 @@ class Ui:
     def money(self, minor, params):
         return format_amount(minor, params.currency_exponent) + " " + params.currency_alpha
 
+    async def key(self, timeout_s):
+        """The next key pressed, or None after timeout_s. Other events (a card at a keypad prompt)
+        are dropped."""
+        while True:
+            ev = await self.events.get(timeout_s * 1000)
+            if ev is None:
+                return None
+            if ev[0] == "key":
+                return ev[1]
+
     async def message(self, rows, timeout_s, tone=None, state=None):
         """Show rows until a key is pressed or timeout_s passes. Returns the key or None."""
         if state:
@@ -70,12 +80,7 @@ class Ui:
         self.show(*rows, align="c")
         if tone:
             self.beep(tone)
-        while True:
-            ev = await self.events.get(timeout_s * 1000)
-            if ev is None:
-                return None
-            if ev[0] == "key":
-                return ev[1]
+        return await self.key(timeout_s)
 
     async def enter_amount(self, params, title, first_key=None, limit=None):
         """Amount in minor units, or CANCELLED / TIMED_OUT.
@@ -93,14 +98,11 @@ class Ui:
                       self.fit(self.money(amount, params), "r"), note or self.t("ok_cancel"))
             err = note = ""
             if pending is not None:
-                ev, pending = ("key", pending), None
+                k, pending = pending, None
             else:
-                ev = await self.events.get(params.idle_timeout_s * 1000)
-            if ev is None:
+                k = await self.key(params.idle_timeout_s)
+            if k is None:
                 return TIMED_OUT
-            if ev[0] != "key":
-                continue
-            k = ev[1]
             if k in DIGITS:
                 if len(digits) >= _MAX_DIGITS:
                     err = self.t("too_many_digits")
