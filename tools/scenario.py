@@ -64,6 +64,7 @@ class Run:
         self.acq = None
         self.fw = None
         self.step_no = 0
+        self.mark = None        # index of the state the last wait_state matched (None before any)
 
     def setup(self):
         host_mode = self.sc.get("host", "simulator")
@@ -92,7 +93,7 @@ class Run:
         fw = self.fw
         t = st.get("timeout", DEFAULT_TIMEOUT)
         if "wait_state" in st:
-            self.mark = fw.wait_state(st["wait_state"], t, since=getattr(self, "mark", 0))
+            self.mark = fw.wait_state(st["wait_state"], t, since=self.mark or 0)
         elif "keys" in st:
             fw.keys(*st["keys"])
         elif "key" in st:
@@ -103,7 +104,7 @@ class Run:
         elif "sleep" in st:
             time.sleep(st["sleep"])
         elif "expect_screen" in st:
-            fw.wait_screen(st["expect_screen"], t, since_state=getattr(self, "mark", None))
+            fw.wait_screen(st["expect_screen"], t, since_state=self.mark)
         elif "wait_receipts" in st:
             fw.wait_receipts(st["wait_receipts"], t)
         elif "expect_receipt" in st:

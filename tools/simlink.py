@@ -188,6 +188,7 @@ class Firmware:
         self.beeps = []
         self.events = []        # every control-channel event
         self.exit_code = None
+        self.exited = False     # the process has ended (its stdout closed)
         self.stdout_junk = []   # stdout lines that were not protocol JSON (must stay empty)
         self.heapsize = None
         self.powercut = None    # set when the board reported a simulated power cut (WASL_POWERCUT)
@@ -341,7 +342,7 @@ class Firmware:
             while True:
                 if predicate():
                     return True
-                if getattr(self, "exited", False):
+                if self.exited:
                     raise HarnessError("firmware exited (code %s) while waiting for %s; log:\n%s"
                                        % (self.exit_code, what, self.log_tail()))
                 left = deadline - time.monotonic()
@@ -380,5 +381,5 @@ class Firmware:
         self.wait_for(lambda: len(self.receipts) >= n, timeout, "%d receipts" % n)
 
     def wait_exit(self, timeout=10):
-        self.wait_for(lambda: getattr(self, "exited", False) or False, timeout, "exit")
+        self.wait_for(lambda: self.exited, timeout, "exit")
         return self.exit_code

@@ -153,15 +153,12 @@ class Link:
     async def _write_all(self, tls, data, deadline):
         mv = memoryview(data)
         done = 0
+        rest = mv
         while done < len(mv):
-            try:
-                k = tls.write(mv[done:])
-            except OSError as e:
-                if e.args[0] != errno.EAGAIN:
-                    raise
-                k = None
+            k = _attempt(tls.write, rest)
             if k:
                 done += k
+                rest = mv[done:]          # a new view only when data moved, not at every poll
                 continue
             if ticks_diff(deadline, ticks_ms()) <= 0:
                 raise LinkError(CONNECT, "connect/handshake time-out")
@@ -169,14 +166,9 @@ class Link:
 
     async def _read_into(self, tls, mv, deadline, got_any):
         got = 0
-        n = len(mv)
-        while got < n:
-            try:
-                k = tls.readinto(mv[got:])
-            except OSError as e:
-                if e.args[0] != errno.EAGAIN:
-                    raise
-                k = None
+        rest = mv
+        while got < len(mv):
+            k = _attempt(tls.readinto, rest)
             if k is None:                     # nothing yet
                 if ticks_diff(deadline, ticks_ms()) <= 0:
                     raise LinkError(TIMEOUT)
@@ -185,3 +177,14 @@ class Link:
                 raise LinkError(PARTIAL if (got_any or got) else CLOSED)
             else:
                 got += k
+                rest = mv[got:]
+
+
+def _attempt(op, buf):
+    """One non-blocking read or write: the byte count, or None while it would block."""
+    try:
+        return op(buf)
+    except OSError as e:
+        if e.args[0] != errno.EAGAIN:
+            raise
+        return None

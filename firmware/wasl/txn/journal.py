@@ -74,7 +74,8 @@ class Journal:
             self.powerfail("after", self.writes, None, None)
 
     def records(self):
-        """Yield every good record in order. Stops at the first torn or corrupt one (see repair())."""
+        """Yield every good record in order. Stops at the first torn or corrupt one (journal_tools.repair
+        cuts it off at boot)."""
         for rec, _ in self._scan():
             yield rec
 

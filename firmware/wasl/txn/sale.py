@@ -105,7 +105,9 @@ async def no_reply(term, t, e):
     reason = getattr(e, "reason", "invalid")
     log.warn(t["ty"], "stan %06d no reply: %s %s", t["s"], reason, getattr(e, "detail", e))
     await online.clear_reversal(term, term.progress(ui.t("reversal")))
-    await ui.message([ui.t("no_reply"), ui.t("link_" + reason), ui.t("not_charged")],
+    # a sale or bill payment that did not go through charged nothing; a void or refund did not happen
+    done_key = "not_charged" if t["ty"] in ("sale", "bill") else "not_done"
+    await ui.message([ui.t("no_reply"), ui.t("link_" + reason), ui.t(done_key)],
                      term.params.result_timeout_s, "error", "no_reply")
     return {"outcome": "no_reply", "reason": reason}
 
