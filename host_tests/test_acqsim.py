@@ -401,9 +401,9 @@ def test_format_error_gets_30(sim, stan, msg):
 
 @pytest.mark.parametrize("raw", [
     b"\x00\x0chello, world",
-    (2049).to_bytes(2, "big") + b"0" * 2049,
+    (1025).to_bytes(2, "big") + b"0" * 1025,
     b"\x00\x00",
-], ids=["undecodable", "over-2048", "empty-frame"])
+], ids=["undecodable", "over-1024", "empty-frame"])
 def test_unreadable_request_is_closed_and_recorded(sim, raw):
     with Ledger(sim["ledger"]) as led:
         before = len([r for r in led.rows() if r["outcome"] == "format_error" and r["tid"] is None])

@@ -26,7 +26,7 @@ from wasl.card.track2 import Card, parse_track2  # noqa: E402
 from wasl.host import iso8583 as fw  # noqa: E402
 from wasl.host import admin, messages  # noqa: E402
 from wasl.host.messages import validate_reply  # noqa: E402
-from wasl.host.spec import SPEC  # noqa: E402
+from wasl.host.spec import SPEC, spec_dict  # noqa: E402
 
 HS = hostspec.load()
 TRACK2 = "4761739001010010=25122011758928889"
@@ -43,17 +43,8 @@ CARD_FIELDS = ("2", "14", "35")
 
 
 def firmware_spec():
-    """{field number: (format, length type, max)} from wasl.host.spec.SPEC, a dict or a table object."""
-    if isinstance(SPEC, dict):
-        return {int(f): tuple(v) for f, v in SPEC.items()}
-    out = {}
-    for item in SPEC.fields():
-        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], tuple):
-            f, v = item
-        else:
-            f, v = item, SPEC.get(item)
-        out[int(f)] = tuple(v)
-    return out
+    """{field number: (format, length type, max)} from wasl.host.spec.SPEC."""
+    return spec_dict(SPEC)
 
 
 def fw_encode(mti, fields):

@@ -108,6 +108,9 @@ class Bench:
     def heap_cancel_romfs(self):
         self.heap_row("heap-cancel-romfs", "cancel_at_amount.json", "romfs")
 
+    def heap_menu_sale_romfs(self):
+        self.heap_row("heap-menu-sale-romfs", "menu_then_sale.json", "romfs", 48)
+
     # 2. boot -----------------------------------------------------------------------------------------
     def boot(self, code):
         times = []
@@ -221,7 +224,7 @@ class Bench:
 
 FIGURES = {
     "heap-sale-romfs": Bench.heap_sale_romfs, "heap-sale-mpy": Bench.heap_sale_mpy,
-    "heap-cancel-romfs": Bench.heap_cancel_romfs,
+    "heap-cancel-romfs": Bench.heap_cancel_romfs, "heap-menu-sale-romfs": Bench.heap_menu_sale_romfs,
     "boot-py": Bench.boot_py, "boot-mpy": Bench.boot_mpy, "boot-romfs": Bench.boot_romfs,
     "codec-0200": Bench.codec_0200, "codec-0210": Bench.codec_0210, "codec-upy": Bench.codec_upy,
     "receipt": Bench.receipt, "size": Bench.size,

@@ -43,8 +43,12 @@ def build(board, out, march="xtensawin"):
     for src, rel in sources(board):
         dst = os.path.join(out, rel + ".mpy")
         os.makedirs(os.path.dirname(dst), exist_ok=True)
-        # -s: tracebacks name the file without its folders (each name is a string in RAM)
-        cmd = [mpy_cross(), "-march=" + march, "-s", os.path.basename(src), "-o", dst, src]
+        # -s: tracebacks name the module ("wasl.txn.sale"), a string the import already holds in RAM;
+        # the file's path or name would be one more interned string per module, for good
+        name = rel.replace("/", ".").replace(os.sep, ".")
+        if name.endswith(".__init__"):
+            name = name[:-9]
+        cmd = [mpy_cross(), "-march=" + march, "-s", name, "-o", dst, src]
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode:
             errors.append("%s: %s" % (os.path.relpath(src, ROOT), (res.stderr or res.stdout).strip()))

@@ -164,12 +164,22 @@ def build_code(mode, board="sim"):
     return ".frozen:" + out, "-m romboot", image
 
 
+def image_heap_cost(n):
+    """Heap bytes the unix port spends to hold an n-byte ROMFS image (boards/sim/romboot.py reads it into
+    one bytearray): its 16-byte blocks, the bytearray object, and the GC's tables for those blocks (the
+    port keeps 3 of every 256 heap bytes for them; host_tests/test_scenarios.py measures it). Added to
+    -X heapsize, so that a heap figure is what the firmware itself has, whatever the size of the image."""
+    blocks = (n + 15) // 16 + 10   # + the bytearray object and rounding of the tables
+    return blocks * 16 + (blocks * 16 * 3 + 252) // 253
+
+
 class Firmware:
     """The terminal firmware on the unix port, with the sim board, as a child process.
 
     code: 'py' (sources), 'mpy' (compiled tree, loaded into RAM as on a device without romfs) or
     'romfs' (compiled tree in a ROMFS image, executed in place as from the device's flash; the
-    image's bytes are added to the heap size because the unix port has to keep them in its heap)."""
+    image's cost is added to the heap size because the unix port has to keep it in its heap: see
+    image_heap_cost)."""
 
     def __init__(self, data_dir, acq=None, heap=None, code="py", params=None, env=None, write_params=True):
         self.data_dir = str(data_dir)
@@ -207,7 +217,7 @@ class Firmware:
         if self.heap:
             size = parse_heap(self.heap)
             if image:
-                size += os.path.getsize(image)
+                size += image_heap_cost(os.path.getsize(image))
             self.heapsize = size
             cmd += ["-X", "heapsize=%d" % size]
         cmd += script.split(" ") if script.startswith("-m ") else [script]

@@ -179,6 +179,7 @@ class SimBoard(Hardware):
         self.storage_root = os.getenv("WASL_DATA") or "var/sim"
         self.journal_root = mount_flash(self.storage_root)
         self.powerfail = powerfail_from_env()
+        self._line = bytearray(512)   # control-channel line buffer, made at boot with the other buffers
 
     def trace(self, kind, value):
         if kind == "state":
@@ -221,7 +222,7 @@ class SimBoard(Hardware):
         """Poll stdin every 10 ms like a keypad scan; assemble lines in a buffer made once."""
         poller = select.poll()
         poller.register(sys.stdin, select.POLLIN)
-        line = bytearray(512)
+        line = self._line
         one = bytearray(1)
         n = 0
         src = sys.stdin.buffer

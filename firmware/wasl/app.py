@@ -3,16 +3,18 @@ import asyncio
 import gc
 import sys
 
-from wasl import VERSION, log
+from wasl import VERSION, log, unload
 from wasl.host.iso8583 import Codec
 from wasl.host.link import Link, tls_context
-from wasl.host.spec import SPEC
 from wasl.txn.batch import Batch
 from wasl.txn.journal import Journal
 from wasl.txn.sale import Terminal, card_transaction
 from wasl.ui.screen import DIGITS, Ui
 
 _MENU_MODULE = "wasl.txn.merchant"
+# Boot-only modules, dropped by name once used (a snapshot of sys.modules would cost a block of its own).
+_BOOT_PARAMS = ("wasl.params",)
+_BOOT_RECOVERY = ("wasl.recovery", "wasl.txn.journal_tools")
 
 
 def idle_rows(term):
@@ -80,7 +82,6 @@ async def out_of_service(ui, err):
 
 async def run(hw, codec, ctx):
     ui = Ui(hw)
-    before = set(sys.modules)
     from wasl import params as pm
 
     try:
@@ -89,39 +90,64 @@ async def run(hw, codec, ctx):
         await out_of_service(ui, e)
         return
     del pm
+    unload(*_BOOT_PARAMS)    # the checker leaves RAM before the rest of boot needs it
     ui.set_language(p.language)
     from wasl import recovery
 
     journal = Journal(hw.journal_root, powerfail=hw.powerfail)
     recovery.repair_journal(journal)
     term = Terminal(hw, p, Batch(journal), codec, Link.from_params(ctx, p), ui)
+    p.host_ca = None   # parsed into the TLS context: the DER copy is not needed again
     log.info("boot", "Wasl %s terminal %s ready, batch %06d", VERSION, p.terminal_id, term.batch.number)
     await recovery.recover(term)
     del recovery
-    unload_since(before)   # parameters, recovery: boot-only code leaves RAM
-    term.link.rearm(fresh=True)   # the TLS reserve moves into the space boot code left
+    unload(*_BOOT_RECOVERY)   # boot-only code leaves RAM
     await idle_loop(term)
 
 
 def main(board):
-    # The long-lived large blocks first, while the heap is still in one piece.
+    # Boot-only code is imported once and dropped first of all: the names it interns stay for good, and
+    # belong below the long-lived blocks, not scattered among boot's short-lived objects.
+    for name in _BOOT_PARAMS + _BOOT_RECOVERY + ("wasl.host.spec",):
+        __import__(name)
+    unload(*_BOOT_PARAMS + _BOOT_RECOVERY)
+    # The long-lived large blocks next, while the heap is still in one piece.
     gc.collect()
+    from wasl.host.spec import SPEC
+
     codec = Codec(SPEC)
+    del SPEC
+    unload("wasl.host.spec")   # the codec keeps its own table
     ctx = tls_context()
     hw = board.build()
     hw.trace("boot", VERSION)
     code = 0
     try:
         asyncio.run(_main(hw, codec, ctx))
-    except SystemExit:  # the board asked to stop (wasl.events.EventQueue.stop)
-        pass
+    except SystemExit:  # the board asked to stop (wasl.events.EventQueue.stop), or a task failed
+        code = 1 if _failed else 0
     except Exception as e:
         log.exception("app", "fatal error", e)
         code = 1
     hw.shutdown(code)
 
 
+_failed = []
+
+
+def _task_failed(hw):
+    """A background task (keypad scan, reader, link) that dies would leave a terminal that shows the idle
+    screen but no longer reacts: log it and stop the application (a device then resets)."""
+
+    def handler(loop, context):
+        log.exception("app", "task failed", context["exception"])
+        _failed.append(1)
+        hw.events.stop()
+    return handler
+
+
 async def _main(hw, codec, ctx):
+    asyncio.get_event_loop().set_exception_handler(_task_failed(hw))
     io = hw.start()           # the board's own tasks (input readers, device pollers)
     try:
         await run(hw, codec, ctx)

@@ -47,60 +47,59 @@ def _printable(doc, path, maxlen, exact=False):
     return v
 
 
-class Params:
-    """Typed view of the document. Attribute names follow the JSON paths."""
-
-    def __init__(self, doc):
-        if not isinstance(doc, dict):
-            raise ParamError("params.json", "parameter file is not a JSON object")
-        self.version = _get(doc, "version", int)
-        self.terminal_id = _printable(doc, "terminal_id", 8, exact=True)
-        self.merchant_id = _printable(doc, "merchant_id", 15, exact=True)
-        self.merchant_name = _printable(doc, "merchant_name", 32)
-        self.merchant_address = _get(doc, "merchant_address", list, [], required=False)
-        if len(self.merchant_address) > 3:
-            raise ParamError("merchant_address", "parameter merchant_address must be a list of up to 3 lines")
-        for line in self.merchant_address:
-            if not isinstance(line, str) or len(line) > 32:
-                raise ParamError("merchant_address", "merchant_address lines must be text of up to 32 characters")
-        self.currency_code = _digits(doc, "currency.code", 3)
-        self.currency_alpha = _printable(doc, "currency.alpha", 3, exact=True)
-        self.currency_exponent = _get(doc, "currency.exponent", int)
-        self.amount_max = _get(doc, "amount_max", int)
-        if not 0 < self.amount_max < 10 ** 12:
-            raise ParamError("amount_max", "parameter amount_max must be between 1 and 999999999999")
-        self.refund_max = _get(doc, "refund_max", int, self.amount_max, required=False)
-        if not 0 < self.refund_max < 10 ** 12:
-            raise ParamError("refund_max", "parameter refund_max must be between 1 and 999999999999")
-        self.refund_asks_rrn = _get(doc, "refund_asks_rrn", bool, True, required=False)
-        pin = _get(doc, "supervisor_pin_sha256", str)
-        if len(pin) != 64 or any(c not in "0123456789abcdef" for c in pin):
-            raise ParamError("supervisor_pin_sha256", "supervisor_pin_sha256 must be 64 lowercase hex digits")
-        self.supervisor_pin_sha256 = pin
-        self.billers = _get(doc, "billers", list, ["ELEC", "GAZ", "EAU", "NET", "TEL"], required=False)
-        if not self.billers or len(self.billers) > 9 or any(
-                not isinstance(b, str) or not 1 <= len(b) <= 8 or not b.isalpha() for b in self.billers):
-            raise ParamError("billers", "billers must be 1 to 9 codes of 1 to 8 letters")
-        self.language = _get(doc, "language", str, "fr", required=False)
-        self.tz_offset_min = _get(doc, "tz_offset_min", int, 60, required=False)
-        self.idle_timeout_s = _get(doc, "timeouts.entry_s", int, 60, required=False)
-        self.card_timeout_s = _get(doc, "timeouts.card_s", int, 60, required=False)
-        self.result_timeout_s = _get(doc, "timeouts.result_s", int, 30, required=False)
-        self.host_address = _printable(doc, "host.address", 64)
-        self.host_port = _get(doc, "host.port", int)
-        if not 0 < self.host_port < 65536:
-            raise ParamError("host.port", "parameter host.port must be 1 to 65535")
-        self.host_server_name = _printable(doc, "host.server_name", 64)
-        self.host_nii = _digits(doc, "host.nii", 3)
-        self.host_connect_timeout_s = _get(doc, "host.connect_timeout_s", int, 15, required=False)
-        self.host_reply_timeout_s = _get(doc, "host.reply_timeout_s", int, 30, required=False)
-        ca = _get(doc, "host.ca", str)
-        try:
-            self.host_ca = binascii.a2b_base64(ca)
-        except ValueError:
-            raise ParamError("host.ca", "parameter host.ca is not base64")
-        if len(self.host_ca) < 64 or self.host_ca[0] != 0x30:
-            raise ParamError("host.ca", "parameter host.ca is not a DER certificate")
+def check(p, doc):
+    """Fill `p` (a wasl.Params) from the document, checking every field. Attribute names follow
+    the JSON paths."""
+    if not isinstance(doc, dict):
+        raise ParamError("params.json", "parameter file is not a JSON object")
+    p.version = _get(doc, "version", int)
+    p.terminal_id = _printable(doc, "terminal_id", 8, exact=True)
+    p.merchant_id = _printable(doc, "merchant_id", 15, exact=True)
+    p.merchant_name = _printable(doc, "merchant_name", 32)
+    p.merchant_address = _get(doc, "merchant_address", list, [], required=False)
+    if len(p.merchant_address) > 3:
+        raise ParamError("merchant_address", "parameter merchant_address must be a list of up to 3 lines")
+    for line in p.merchant_address:
+        if not isinstance(line, str) or len(line) > 32:
+            raise ParamError("merchant_address", "merchant_address lines must be text of up to 32 characters")
+    p.currency_code = _digits(doc, "currency.code", 3)
+    p.currency_alpha = _printable(doc, "currency.alpha", 3, exact=True)
+    p.currency_exponent = _get(doc, "currency.exponent", int)
+    p.amount_max = _get(doc, "amount_max", int)
+    if not 0 < p.amount_max < 10 ** 12:
+        raise ParamError("amount_max", "parameter amount_max must be between 1 and 999999999999")
+    p.refund_max = _get(doc, "refund_max", int, p.amount_max, required=False)
+    if not 0 < p.refund_max < 10 ** 12:
+        raise ParamError("refund_max", "parameter refund_max must be between 1 and 999999999999")
+    p.refund_asks_rrn = _get(doc, "refund_asks_rrn", bool, True, required=False)
+    pin = _get(doc, "supervisor_pin_sha256", str)
+    if len(pin) != 64 or any(c not in "0123456789abcdef" for c in pin):
+        raise ParamError("supervisor_pin_sha256", "supervisor_pin_sha256 must be 64 lowercase hex digits")
+    p.supervisor_pin_sha256 = pin
+    p.billers = _get(doc, "billers", list, ["ELEC", "GAZ", "EAU", "NET", "TEL"], required=False)
+    if not p.billers or len(p.billers) > 9 or any(
+            not isinstance(b, str) or not 1 <= len(b) <= 8 or not b.isalpha() for b in p.billers):
+        raise ParamError("billers", "billers must be 1 to 9 codes of 1 to 8 letters")
+    p.language = _get(doc, "language", str, "fr", required=False)
+    p.tz_offset_min = _get(doc, "tz_offset_min", int, 60, required=False)
+    p.idle_timeout_s = _get(doc, "timeouts.entry_s", int, 60, required=False)
+    p.card_timeout_s = _get(doc, "timeouts.card_s", int, 60, required=False)
+    p.result_timeout_s = _get(doc, "timeouts.result_s", int, 30, required=False)
+    p.host_address = _printable(doc, "host.address", 64)
+    p.host_port = _get(doc, "host.port", int)
+    if not 0 < p.host_port < 65536:
+        raise ParamError("host.port", "parameter host.port must be 1 to 65535")
+    p.host_server_name = _printable(doc, "host.server_name", 64)
+    p.host_nii = _digits(doc, "host.nii", 3)
+    p.host_connect_timeout_s = _get(doc, "host.connect_timeout_s", int, 15, required=False)
+    p.host_reply_timeout_s = _get(doc, "host.reply_timeout_s", int, 30, required=False)
+    ca = _get(doc, "host.ca", str)
+    try:
+        p.host_ca = binascii.a2b_base64(ca)
+    except ValueError:
+        raise ParamError("host.ca", "parameter host.ca is not base64")
+    if len(p.host_ca) < 64 or p.host_ca[0] != 0x30:
+        raise ParamError("host.ca", "parameter host.ca is not a DER certificate")
 
 
 def load(root):
@@ -115,4 +114,13 @@ def load(root):
         raise ParamError("params.json", "parameter file is not valid JSON")
     finally:
         f.close()
-    return Params(doc)
+    return parse(doc)
+
+
+def parse(doc):
+    """A checked wasl.Params from a decoded document."""
+    from wasl import Params
+
+    p = Params()
+    check(p, doc)
+    return p

@@ -99,7 +99,7 @@ TRACK2 = "4761739001010010=25122011758928889"
 
 
 class FakeParams:
-    """The parameters the message builders and the receipts read (wasl.params.Params has them all)."""
+    """The parameters the message builders and the receipts read (wasl.Params has them all)."""
     terminal_id = "WASL0001"
     merchant_id = "000000000000001"
     merchant_name = "PHARMACIE EL AMEL"

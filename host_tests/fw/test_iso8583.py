@@ -3,9 +3,9 @@ import binascii
 
 from fwtest import TRACK2, FakeParams, raises, txn
 from wasl.card.track2 import parse_track2
-from wasl.host.iso8583 import FIXED, LLLVAR, LLVAR, Codec, CodecError
+from wasl.host.iso8583 import FIXED, LLLVAR, LLVAR, MAX_MESSAGE, Codec, CodecError
 from wasl.host.messages import financial
-from wasl.host.spec import SPEC
+from wasl.host.spec import SPEC, parse_spec
 
 UTC = (2026, 7, 5, 9, 8, 7, 6, 186)
 LOCAL = "20260705100807"    # the journal's stamp of the local time, an hour ahead
@@ -153,7 +153,7 @@ def test_encode_rejects_non_numeric_mti():
     c = Codec(SPEC)
     raises(CodecError, c.encode, "02X0", {3: "000000"})
     raises(CodecError, c.encode, "02\xe90", {3: "000000"})
-    assert len(c.buf) == 2048
+    assert len(c.buf) == MAX_MESSAGE
 
 
 def test_encode_message_larger_than_buffer():
@@ -225,6 +225,21 @@ def test_decode_non_ascii_garbage_raises_codec_error():
     raises(CodecError, c.decode, bytes(range(0xE0, 0xF4)))
     raises(CodecError, c.decode, b"\xff\xff\xff\xff" + bytes(8))
     raises(CodecError, c.decode, b"02\xc3\xa9" + bytes(8))
+
+
+def test_largest_message_of_the_spec_fits_the_buffer():
+    # MAX_MESSAGE (docs/host-interface.md, framing) holds a message with every field of the spec at
+    # its maximum length: a valid message can never overflow the codec's buffer.
+    c = Codec(SPEC)
+    fields = {}
+    largest = 4
+    for f, fmt, ltype, maxlen in parse_spec(SPEC):
+        fields[f] = b"\x01" * maxlen if fmt == "b" else "7" * maxlen
+        largest += ltype + maxlen
+    largest += 16 if max(fields) > 64 else 8
+    assert largest <= MAX_MESSAGE
+    assert len(bytes(c.encode("0200", fields))) == largest
+    assert c.decode(c.encode("0200", fields))[1] == fields
 
 
 def test_decode_zero_bitmap():

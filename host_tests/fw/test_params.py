@@ -3,7 +3,7 @@ import binascii
 import json
 
 from fwtest import ROOT, make_tmpdir, raises, read_text, rmtree, write_text
-from wasl.params import ParamError, Params, load
+from wasl.params import ParamError, load, parse
 
 # DER-like CA: a SEQUENCE tag (0x30) and enough bytes to look like a certificate.
 CA_DER = b"\x30\x82\x01\x0a" + bytes(range(96))
@@ -42,7 +42,7 @@ def without(path):
 
 
 def test_sim_params_attributes():
-    p = Params(base_doc())
+    p = parse(base_doc())
     assert p.version == 1
     assert p.terminal_id == "WASL0001"
     assert p.merchant_id == "000000000000001"
@@ -70,7 +70,7 @@ def test_optional_parameters_default():
         del doc[k]
     del doc["host"]["connect_timeout_s"]
     del doc["host"]["reply_timeout_s"]
-    p = Params(doc)
+    p = parse(doc)
     assert p.merchant_address == []
     assert p.refund_max == p.amount_max == 50000000     # no lower refund limit: the sale limit
     assert p.refund_asks_rrn is True
@@ -83,20 +83,20 @@ def test_optional_parameters_default():
 
 def test_every_required_key_missing_names_it():
     for path in REQUIRED:
-        e = raises(ParamError, Params, without(path))
+        e = raises(ParamError, parse, without(path))
         assert path in str(e), (path, str(e))
         assert getattr(e, "param", path) == path, (path, e.param)
         # the message says what is wrong: absent, not malformed
         assert "missing" in str(e), (path, str(e))
     # a whole missing object names its first member
     for obj, first in (("currency", "currency.code"), ("host", "host.address")):
-        e = raises(ParamError, Params, without(obj))
+        e = raises(ParamError, parse, without(obj))
         assert first in str(e), str(e)
 
 
 def test_not_an_object():
     for doc in ([], "x", 1, None):
-        raises(ParamError, Params, doc)
+        raises(ParamError, parse, doc)
 
 
 def test_wrong_types_name_the_parameter():
@@ -113,7 +113,7 @@ def test_wrong_types_name_the_parameter():
         ("billers", {"ELEC": 1}),
     )
     for path, value in cases:
-        e = raises(ParamError, Params, with_value(path, value))
+        e = raises(ParamError, parse, with_value(path, value))
         assert path in str(e), (path, value, str(e))
 
 
@@ -121,52 +121,52 @@ def test_merchant_address_must_be_a_list_of_text():
     # The receipt prints one line per element (a[:cols]): a string prints one line per character,
     # a number raises TypeError while printing, after the host approved. Refuse both at boot.
     for value in ("12 RUE DIDOUCHE MOURAD", ["12 RUE", 16000], [None], {"a": "b"}):
-        e = raises(ParamError, Params, with_value("merchant_address", value))
+        e = raises(ParamError, parse, with_value("merchant_address", value))
         assert "merchant_address" in str(e), (value, str(e))
 
 
 def test_terminal_id_exactly_8_characters():
     for v in ("WASL001", "WASL00012", "", "WASL\x01001", "WASL\xe9001"):
-        e = raises(ParamError, Params, with_value("terminal_id", v))
+        e = raises(ParamError, parse, with_value("terminal_id", v))
         assert "terminal_id" in str(e)
-    assert Params(with_value("terminal_id", "T 1-2/3~")).terminal_id == "T 1-2/3~"
+    assert parse(with_value("terminal_id", "T 1-2/3~")).terminal_id == "T 1-2/3~"
 
 
 def test_text_lengths():
     for path, v in (("merchant_id", "0" * 14), ("merchant_id", "0" * 16), ("merchant_name", ""),
                     ("merchant_name", "N" * 33), ("currency.alpha", "DZ"), ("currency.alpha", "DZDA"),
                     ("host.address", ""), ("host.address", "a" * 65), ("host.server_name", "")):
-        e = raises(ParamError, Params, with_value(path, v))
+        e = raises(ParamError, parse, with_value(path, v))
         assert path in str(e), (path, str(e))
-    assert Params(with_value("merchant_name", "N" * 32)).merchant_name == "N" * 32
+    assert parse(with_value("merchant_name", "N" * 32)).merchant_name == "N" * 32
 
 
 def test_digit_parameters():
     for path, v in (("currency.code", "12"), ("currency.code", "0120"), ("currency.code", "01A"),
                     ("host.nii", "1"), ("host.nii", " 01"), ("host.nii", "-01")):
-        e = raises(ParamError, Params, with_value(path, v))
+        e = raises(ParamError, parse, with_value(path, v))
         assert path in str(e), (path, str(e))
 
 
 def test_amount_max_range():
     for v in (0, -1, 10 ** 12):
-        e = raises(ParamError, Params, with_value("amount_max", v))
+        e = raises(ParamError, parse, with_value("amount_max", v))
         assert "amount_max" in str(e)
-    assert Params(with_value("amount_max", 10 ** 12 - 1)).amount_max == 999999999999
-    assert Params(with_value("amount_max", 1)).amount_max == 1
+    assert parse(with_value("amount_max", 10 ** 12 - 1)).amount_max == 999999999999
+    assert parse(with_value("amount_max", 1)).amount_max == 1
 
 
 def test_port_range():
     for v in (0, -1, 65536, 100000):
-        e = raises(ParamError, Params, with_value("host.port", v))
+        e = raises(ParamError, parse, with_value("host.port", v))
         assert "host.port" in str(e)
-    assert Params(with_value("host.port", 1)).host_port == 1
-    assert Params(with_value("host.port", 65535)).host_port == 65535
+    assert parse(with_value("host.port", 1)).host_port == 1
+    assert parse(with_value("host.port", 65535)).host_port == 65535
 
 
 def test_bad_base64_ca():
     for v in ("abc", "REPLACED-BY-THE-HARNESS-WITH-THE-SIMULATOR-CA", "MIIB="):
-        e = raises(ParamError, Params, with_value("host.ca", v))
+        e = raises(ParamError, parse, with_value("host.ca", v))
         assert "host.ca" in str(e), (v, str(e))
 
 
@@ -174,10 +174,10 @@ def test_ca_not_der():
     not_sequence = binascii.b2a_base64(b"\x31" + CA_DER[1:]).decode().strip()
     too_short = binascii.b2a_base64(b"\x30" + bytes(62)).decode().strip()
     for v in (not_sequence, too_short, ""):
-        e = raises(ParamError, Params, with_value("host.ca", v))
+        e = raises(ParamError, parse, with_value("host.ca", v))
         assert "host.ca" in str(e)
     just_long_enough = b"\x30" + bytes(63)
-    assert Params(with_value("host.ca", binascii.b2a_base64(just_long_enough).decode())).host_ca == just_long_enough
+    assert parse(with_value("host.ca", binascii.b2a_base64(just_long_enough).decode())).host_ca == just_long_enough
 
 
 def test_load_from_directory():
@@ -208,7 +208,7 @@ def test_load_missing_file():
 
 
 def test_supervisor_pin_sha256_required():
-    e = raises(ParamError, Params, without("supervisor_pin_sha256"))
+    e = raises(ParamError, parse, without("supervisor_pin_sha256"))
     assert e.param == "supervisor_pin_sha256"
     assert "supervisor_pin_sha256" in str(e) and "missing" in str(e)
 
@@ -216,17 +216,17 @@ def test_supervisor_pin_sha256_required():
 def test_supervisor_pin_sha256_must_be_64_lowercase_hex():
     for v in ("", PIN_1234[:-1], PIN_1234 + "0", PIN_1234.upper(), "g" + PIN_1234[1:], " " + PIN_1234[1:],
               PIN_1234[:32] + "-" + PIN_1234[33:], "1234"):
-        e = raises(ParamError, Params, with_value("supervisor_pin_sha256", v))
+        e = raises(ParamError, parse, with_value("supervisor_pin_sha256", v))
         assert e.param == "supervisor_pin_sha256", v
         assert "supervisor_pin_sha256" in str(e), v
-    assert Params(with_value("supervisor_pin_sha256", "0" * 64)).supervisor_pin_sha256 == "0" * 64
+    assert parse(with_value("supervisor_pin_sha256", "0" * 64)).supervisor_pin_sha256 == "0" * 64
 
 
 def test_supervisor_pin_digest_is_what_the_menu_compares():
     # wasl/txn/merchant.py: hexlify(sha256(pin)) == p.supervisor_pin_sha256
     import hashlib
 
-    p = Params(base_doc())
+    p = parse(base_doc())
     assert binascii.hexlify(hashlib.sha256(b"1234").digest()).decode() == p.supervisor_pin_sha256
     assert binascii.hexlify(hashlib.sha256(b"0000").digest()).decode() != p.supervisor_pin_sha256
 
@@ -234,28 +234,28 @@ def test_supervisor_pin_digest_is_what_the_menu_compares():
 def test_billers():
     for v in ([], ["ELEC", 1], ["ELEC", ""], ["TOOLONGXX"], ["EL/EC"], ["ELEC1"], ["EL EC"], [None],
               ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J"], "ELEC", 5, None):
-        e = raises(ParamError, Params, with_value("billers", v))
+        e = raises(ParamError, parse, with_value("billers", v))
         assert e.param == "billers", v
         assert "billers" in str(e), v
-    assert Params(with_value("billers", ["ELEC"])).billers == ["ELEC"]
+    assert parse(with_value("billers", ["ELEC"])).billers == ["ELEC"]
     nine = ["A", "B", "C", "D", "E", "F", "G", "H", "ABCDEFGH"]
-    assert Params(with_value("billers", nine)).billers == nine
+    assert parse(with_value("billers", nine)).billers == nine
 
 
 def test_refund_asks_rrn_must_be_true_or_false():
     for v in (1, 0, "true", "false", None, [], "yes"):
-        e = raises(ParamError, Params, with_value("refund_asks_rrn", v))
+        e = raises(ParamError, parse, with_value("refund_asks_rrn", v))
         assert e.param == "refund_asks_rrn", v
         assert "refund_asks_rrn" in str(e), v
-    assert Params(with_value("refund_asks_rrn", False)).refund_asks_rrn is False
-    assert Params(with_value("refund_asks_rrn", True)).refund_asks_rrn is True
+    assert parse(with_value("refund_asks_rrn", False)).refund_asks_rrn is False
+    assert parse(with_value("refund_asks_rrn", True)).refund_asks_rrn is True
 
 
 def test_refund_max():
-    assert Params(with_value("refund_max", 1)).refund_max == 1
-    assert Params(with_value("refund_max", 50000000)).refund_max == 50000000
+    assert parse(with_value("refund_max", 1)).refund_max == 1
+    assert parse(with_value("refund_max", 50000000)).refund_max == 50000000
     for v in ("1000", 1.5, True):
-        e = raises(ParamError, Params, with_value("refund_max", v))
+        e = raises(ParamError, parse, with_value("refund_max", v))
         assert e.param == "refund_max", v
 
 
@@ -264,6 +264,6 @@ def test_refund_max_range_like_amount_max():
     # refund_max is not. 0 then silently means amount_max (screen.enter_amount: `limit or amount_max`),
     # a negative value makes every refund "too high"; neither is what the parameter file says.
     for v in (0, -1, 10 ** 12):
-        e = raises(ParamError, Params, with_value("refund_max", v))
+        e = raises(ParamError, parse, with_value("refund_max", v))
         assert e.param == "refund_max", v
-    assert Params(with_value("refund_max", 10 ** 12 - 1)).refund_max == 999999999999
+    assert parse(with_value("refund_max", 10 ** 12 - 1)).refund_max == 999999999999

@@ -1,7 +1,6 @@
 # wasl.ui.strings: the language tables agree with each other, the screen and the host interface.
 from fwtest import ROOT, raises, read_text
-from wasl.host.rc import APPROVED, text_key
-from wasl.host.spec import ENTRY_MODE
+from wasl.host.messages import APPROVED, ENTRY_MODE, text_key
 from wasl.ui.strings import DEFAULT, LANGUAGES, Table, table
 
 SCREEN_COLS = 20

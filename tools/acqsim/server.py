@@ -27,7 +27,7 @@ from tools import hostspec
 from . import pki, rules
 from .ledger import STATUSES, Ledger, mask_pan
 
-MAX_FRAME = 2048
+MAX_FRAME = 1024
 GARBAGE = bytes(range(0xE0, 0xF4))  # 20 non-ASCII bytes: no MTI, never decodes
 AUTH_CHARS = string.ascii_uppercase + string.digits
 # Values for mandatory reply fields a reply has nothing else for (a format error's or a decline's 0110).

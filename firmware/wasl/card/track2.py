@@ -1,13 +1,6 @@
-# Track 2 (and track 2 equivalent) data: parsing, Luhn, expiry, masking.
-# The Card object holds sensitive data in memory only: never log it, journal it or print it whole.
-
-
-class CardError(ValueError):
-    """The card data is unusable. `.key` names the message (wasl/ui/strings.py)."""
-
-    def __init__(self, key, detail=""):
-        super().__init__(detail or key)
-        self.key = key
+# Track 2 (and track 2 equivalent) data: parsing, Luhn and expiry checks. Loaded for the card read
+# only (see wasl/card/__init__.py).
+from wasl.card import Card, CardError, mask_pan  # noqa: F401  (mask_pan: part of this module's API)
 
 
 def luhn_ok(pan):
@@ -22,31 +15,6 @@ def luhn_ok(pan):
         total += d
         odd = not odd
     return total % 10 == 0
-
-
-def mask_pan(pan):
-    """First 6 and last 4 digits at most; the rest as '*'."""
-    if len(pan) < 13:
-        return "*" * (len(pan) - 4) + pan[-4:]
-    return pan[:6] + "*" * (len(pan) - 10) + pan[-4:]
-
-
-class Card:
-    __slots__ = ("pan", "expiry", "service_code", "track2", "entry")
-
-    def __init__(self, pan, expiry, service_code, track2, entry):
-        self.pan = pan
-        self.expiry = expiry              # YYMM
-        self.service_code = service_code
-        self.track2 = track2
-        self.entry = entry                # 'swipe' | 'chip' | 'tap' | 'manual'
-
-    @property
-    def masked_pan(self):
-        return mask_pan(self.pan)
-
-    def wipe(self):
-        self.pan = self.track2 = ""
 
 
 ENTRIES = ("swipe", "chip", "tap", "manual")

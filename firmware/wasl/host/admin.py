@@ -1,7 +1,7 @@
 # Builders of the messages only the merchant menu sends (batch upload, bill inquiry, settlement,
 # echo); loaded with the menu. docs/host-interface.md, sections 4, 5 and 11.
 from wasl.host.messages import _base, _two, _txn
-from wasl.host.spec import PROC
+from wasl.host.messages import PROC
 
 
 def batch_upload(params, t, utc):

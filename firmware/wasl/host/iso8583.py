@@ -1,8 +1,10 @@
 # ISO 8583:1987 codec driven by a spec table (see wasl/host/spec.py and docs/host-interface.md).
 #
-# A spec maps a field number to (format, length type, max length):
+# A spec gives each field number a format, a length type and a maximum length:
 #   format      "n" numeric, "an"/"ans" text, "z" track 2, "b" binary
 #   length type FIXED, LLVAR or LLLVAR (ASCII length prefix of 2 or 3 digits)
+# It is written as text, one field per line ("35 z LLVAR 37 track 2 data", see wasl/host/spec.py), or
+# as a dict {35: ("z", LLVAR, 37)}; the codec keeps it as a 3-byte-per-field table built once.
 # Text values are str, binary values are bytes. The MTI is 4 ASCII digits, the bitmap is binary
 # (secondary bitmap when any field above 64 is present).
 try:
@@ -14,7 +16,8 @@ except ImportError:
 FIXED = const(0)
 LLVAR = const(2)
 LLLVAR = const(3)
-MAX_MESSAGE = const(2048)
+MAX_MESSAGE = const(1024)   # the spec's largest message: 327 bytes (test_iso8583)
+_FORMATS = ("n", "an", "ans", "z", "b")
 
 
 class CodecError(ValueError):
@@ -40,20 +43,36 @@ class Codec:
     """Encodes into one preallocated buffer; decode reads from any bytes-like object."""
 
     def __init__(self, spec, size=MAX_MESSAGE):
-        self.spec = spec
+        # field f: [format index + 1 (0: not in the spec) | length type << 4, max >> 8, max & 255]
+        from wasl.host.spec import parse_spec
+
+        t = self._table = bytearray(3 * 129)
+        for f, fmt, ltype, maxlen in parse_spec(spec):
+            if not 2 <= f <= 128 or fmt not in _FORMATS or not 0 < maxlen < 65536:
+                raise CodecError("bad spec entry for field %d" % f)
+            t[3 * f] = _FORMATS.index(fmt) + 1 | ltype << 4
+            t[3 * f + 1] = maxlen >> 8
+            t[3 * f + 2] = maxlen & 255
         self.buf = self._buf = bytearray(size)   # also lends itself to the link for the reply
         self._bitmap = bytearray(16)
 
+    def field(self, f):
+        """(format, length type, max length) of field f, or None when the spec lacks it."""
+        t = self._table
+        i = 3 * f
+        if not 2 <= f <= 128 or not t[i]:
+            return None
+        return _FORMATS[(t[i] & 15) - 1], t[i] >> 4, t[i + 1] << 8 | t[i + 2]
+
     def encode(self, mti, fields):
         """Return a memoryview on the encoded message (valid until the next encode)."""
-        spec = self.spec
         buf = self._buf
         bm = self._bitmap
         for i in range(16):
             bm[i] = 0
         top = 0
         for f in fields:
-            if f not in spec:
+            if self.field(f) is None:
                 raise CodecError("Field %d is not in the spec" % f)
             bm[(f - 1) >> 3] |= 0x80 >> ((f - 1) & 7)
             if f > top:
@@ -69,7 +88,7 @@ class Codec:
         buf[4:4 + nbm] = bm[:nbm]
         pos = 4 + nbm
         for f in sorted(fields):
-            fmt, ltype, maxlen = spec[f]
+            fmt, ltype, maxlen = self.field(f)
             v = fields[f]
             if fmt == "b":
                 data = v
@@ -102,7 +121,6 @@ class Codec:
 
     def decode(self, raw):
         """Return (mti, {field: value}); raise CodecError naming the field and byte offset."""
-        spec = self.spec
         end = len(raw)
         if end < 12:
             raise CodecError("Message is %d bytes, shorter than MTI and bitmap" % end)
@@ -119,7 +137,7 @@ class Codec:
         for f in range(2, nbm * 8 + 1):
             if not bm[(f - 1) >> 3] & (0x80 >> ((f - 1) & 7)):
                 continue
-            s = spec.get(f)
+            s = self.field(f)
             if s is None:
                 raise CodecError("Field %d is present but not in the spec (offset %d)" % (f, pos))
             fmt, ltype, maxlen = s

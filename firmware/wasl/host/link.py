@@ -21,8 +21,8 @@ except ImportError:  # CPython: this module needs MicroPython's socket semantics
     def const(x):
         return x
 
-_MAX_REPLY = const(2048)
-_RESERVE = const(1536)   # bytes kept free, in one piece, for the TLS session's objects
+_MAX_REPLY = const(1024)
+_RESERVE = const(576)   # the TLS socket object (520 bytes on the 64-bit unix port) fits in it
 _TICK_MS = const(10)
 
 # LinkError.reason values (each has a message in the language tables as "link_<reason>").
@@ -43,12 +43,19 @@ class LinkError(Exception):
         self.maybe_sent = reason in (TIMEOUT, CLOSED, PARTIAL, TOO_LONG)
 
 
-def tls_context():
-    """The client TLS context (about 3 KB in one block): create it early, while the heap is whole."""
-    import ssl
+_reserve = None   # the one reserve of the process (one link at a time)
 
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.verify_mode = ssl.CERT_REQUIRED
+
+def tls_context():
+    """The client TLS context (about 3 KB in one block) and the reserve for the TLS socket object (see
+    Link): create them first at boot, while the heap is whole. MicroPython's native `tls` module, not
+    the `ssl` wrapper over it (1 KB of RAM for nothing)."""
+    import tls
+
+    global _reserve
+    ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
+    ctx.verify_mode = tls.CERT_REQUIRED
+    _reserve = bytearray(_RESERVE)
     return ctx
 
 
@@ -72,28 +79,26 @@ class Link:
         self.server_name = server_name
         self.connect_timeout_s = connect_timeout_s
         self.reply_timeout_s = reply_timeout_s
-        ctx.load_verify_locations(cadata=ca_der)
+        ctx.load_verify_locations(ca_der)   # native tls: DER bytes, positional
         self._ctx = ctx
         self._hdr = bytearray(2)
-        # A heap that has served a few transactions is fragmented; the TLS socket needs contiguous
-        # blocks. Hold a reserve from boot and release it just before connecting.
-        self._reserve = None
-        self.rearm()
+        # A heap that has served a few transactions is fragmented; the TLS socket object needs a
+        # contiguous block. A reserve made at boot (tls_context) is released just before the socket is
+        # made, and taken back at idle.
 
     @classmethod
     def from_params(cls, ctx, p):
         return cls(ctx, p.host_address, p.host_port, p.host_server_name, p.host_ca,
                    p.host_connect_timeout_s, p.host_reply_timeout_s)
 
-    def rearm(self, fresh=False):
-        """Take the TLS reserve back; call when the terminal is idle (the heap at its emptiest).
-        fresh: release it first and allocate it again after a collection."""
-        if fresh:
-            self._reserve = None
-        if self._reserve is None:
+    def rearm(self):
+        """Take the TLS reserve back after a connection; call when the terminal is idle (the heap at its
+        emptiest: the socket's block, just freed, is there for it)."""
+        global _reserve
+        if _reserve is None:
             gc.collect()
             try:
-                self._reserve = bytearray(_RESERVE)
+                _reserve = bytearray(_RESERVE)
             except MemoryError:
                 log.warn("link", "TLS reserve not re-armed")
 
@@ -101,10 +106,9 @@ class Link:
         """Send one framed request; read the reply into reply_buf (it may be the buffer the request
         lives in: the request is completely sent first). Return a memoryview of the reply.
         Raise LinkError. `progress(stage)` is called with 'connecting', 'sending', 'waiting'."""
+        global _reserve
         if progress:
             progress("connecting")
-        self._reserve = None
-        gc.collect()
         deadline = ticks_add(ticks_ms(), self.connect_timeout_s * 1000)
         sock = socket.socket()
         tls = None
@@ -117,8 +121,11 @@ class Link:
                 except OSError as e:
                     if e.args[0] != errno.EINPROGRESS:
                         raise
-                tls = self._ctx.wrap_socket(sock, server_hostname=self.server_name,
-                                            do_handshake_on_connect=False)
+                # the reserve goes just before the TLS socket object needs the room it kept
+                _reserve = None
+                gc.collect()
+                tls = self._ctx.wrap_socket(sock, server_side=False, do_handshake_on_connect=False,
+                                            server_hostname=self.server_name)
                 n = len(request)
                 hdr = self._hdr
                 hdr[0] = n >> 8

@@ -2,7 +2,30 @@
 # Requests are built from the transaction's journal record ("new", see wasl/txn/batch.py), which holds
 # everything but card data: so a reversal or a batch upload can be rebuilt after a reboot.
 from wasl.host.iso8583 import CodecError as ReplyError  # a reply that fails validation is a bad message
-from wasl.host.spec import ENTRY_MODE, PROC
+
+# Processing codes (field 3), docs/host-interface.md section 5.
+PROC = {
+    "sale": "000000",
+    "void": "020000",
+    "refund": "200000",
+    "bill": "500000",
+    "inquiry": "380000",
+    "settle": "920000",
+    "settle_final": "960000",
+    "echo": "990000",
+}
+
+# POS entry mode (field 22): card input -> value. Position 3 '1' = terminal accepts online PIN.
+ENTRY_MODE = {"manual": "011", "swipe": "021", "chip": "051", "tap": "071"}
+
+# Response codes (field 39). The words for each code are in the language tables under "rc_<code>"
+# (docs/host-interface.md, section 7); a code without words is shown as "rc_refused".
+APPROVED = "00"
+
+
+def text_key(rc, tr):
+    key = "rc_" + rc
+    return key if tr.get(key) is not None else "rc_refused"
 
 
 def _two(n):

@@ -8,8 +8,7 @@ from wasl import log, store
 from wasl.host import admin
 from wasl.host.iso8583 import CodecError
 from wasl.host.link import LinkError
-from wasl.host.messages import stamp
-from wasl.host.rc import APPROVED, text_key
+from wasl.host.messages import APPROVED, stamp, text_key
 from wasl.txn import online
 from wasl.txn import batchops
 from wasl.txn.batchops import find, take_stan, transactions

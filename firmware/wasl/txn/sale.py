@@ -2,14 +2,12 @@
 #   pending reversal cleared -> amount -> card -> journal "new" -> 0200 (journal "sent" first) ->
 #   reply journaled -> result shown -> receipts (journal "prt" per copy).
 # The UI prompts, the host layer talks, the printer prints; this module decides.
-from wasl import log
-from wasl.card.track2 import CardError, check_expiry, parse_track2
+from wasl import log, unload
+from wasl.card import CardError
 from wasl.host.iso8583 import CodecError
 from wasl.host.link import LinkError
-from wasl.host.messages import stamp
-from wasl.host.rc import APPROVED, text_key
+from wasl.host.messages import APPROVED, stamp, text_key
 from wasl.txn import online
-from wasl.txn.receipt import txn_receipt
 
 
 class Terminal:
@@ -50,6 +48,20 @@ async def ensure_no_reversal(term):
     return False
 
 
+def read_card(data, local):
+    """The reader's data as a checked wasl.card.Card (raise CardError). The parser is loaded for the
+    read only."""
+    from wasl.card import track2
+
+    try:
+        card = track2.parse_track2(data.get("track2"), data.get("entry", "swipe"))
+        track2.check_expiry(card, local[0], local[1])
+        return card
+    finally:
+        track2 = None
+        unload("wasl.card.track2")
+
+
 async def card_transaction(term, ty, first_key=None, amount=None, extra=None):
     """SALE (ty 'sale'), REFUND ('refund') or BILL PAYMENT ('bill', amount given). `extra` goes into
     the journal record (bill reference, original RRN). Returns the journal record or an outcome dict."""
@@ -73,8 +85,7 @@ async def card_transaction(term, ty, first_key=None, amount=None, extra=None):
 
     utc, local = term.times()
     try:
-        card = parse_track2(data.get("track2"), data.get("entry", "swipe"))
-        check_expiry(card, local[0], local[1])
+        card = read_card(data, local)
     except CardError as e:
         log.warn(ty, "card refused: %s", e.key)
         await ui.message([title, ui.t(e.key)], 5, "error", "card_error")
@@ -140,6 +151,8 @@ async def print_receipts(term, t, copies=None):
     if copies is None:
         copies = "mc" if approved else "c"
     ui.state("printing")
+    from wasl.txn.receipt import txn_receipt   # loaded for the printing only
+
     for i, copy in enumerate(copies):
         if i:
             key = await ui.message([ui.t("approved"), "", ui.t("customer_copy_q")], 15, None, "copy_prompt")
@@ -148,6 +161,8 @@ async def print_receipts(term, t, copies=None):
         ui.show(ui.t("printing"), align="c")
         term.hw.printer.print_lines(txn_receipt(term.params, ui.tr, t, copy))
         term.batch.record({"e": "prt", "s": t["s"], "c": copy})
+    txn_receipt = None
+    unload("wasl.txn.receipt")
     ui.state("result")
     await ui.message([ui.t("approved") if approved else ui.t("declined"),
                       "" if approved else ui.t(text_key(t.get("rc", ""), ui.tr))], 5, None, None)
