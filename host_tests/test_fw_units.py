@@ -25,8 +25,9 @@ FIRMWARE = os.path.join(ROOT, "firmware")
 RUNNER = os.path.join(FW_TESTS, "run_upy.py")
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 UPY_TIMEOUT_S = 120
+CPY_SHIMS = os.path.join(ROOT, "host_tests", "cpython_shims")   # CPython stand-ins for built-ins (cryptolib)
 
-for _p in (FW_TESTS, FIRMWARE):
+for _p in (FW_TESTS, FIRMWARE, CPY_SHIMS):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 

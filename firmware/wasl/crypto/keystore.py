@@ -1,0 +1,465 @@
+# The terminal's keys at rest and in use (docs/keys.md). Nothing here hands out a clear key: callers get
+# key check values, KSNs, and a TxnKeys object that uses the working keys of one transaction itself.
+#
+#   KBPK       key block protection key (AES-128/256), in the board's secure storage under "kbpk": on the
+#              ESP32 NVS in an encrypted partition (NvsSecureStorage), in the sim a file under
+#              <data>/secure/ (FileSecureStorage). It is read only to unwrap an injected key block and
+#              to derive the two state-protection keys.
+#   key block  the DUKPT initial key arrives as a TR-31 version D block under the KBPK: usage B1, mode X,
+#              algorithm A (AES DUKPT, optional block IK = initial key ID) or T (TDES DUKPT, optional block
+#              KS = initial KSN). inject() takes it; in the sim a technician drops it into the inbox
+#              (<data>/keys/dukpt.tr31), which load() consumes at boot.
+#   DUKPT      the future-key registers + counter, enciphered (AES-CBC) and MACed (AES-CMAC) under keys
+#              derived from the KBPK, saved as "dukpt" in secure storage before any working key is used.
+import os
+
+from wasl import log
+from wasl.crypto import aes
+from wasl.crypto.cmac import aes_cmac, aes_kcv
+from wasl.crypto.util import ct_equal, hexu, unhex, wipe
+
+INBOX_NAME = "dukpt.tr31"
+_KBPK = "kbpk"
+_STATE = "dukpt"
+_MAGIC = b"WK"
+
+
+class KeyStoreError(Exception):
+    """reason: no_kbpk, no_key, bad_block, same_key, bad_state, exhausted, wiped."""
+
+    def __init__(self, reason, detail=""):
+        super().__init__("%s: %s" % (reason, detail) if detail else reason)
+        self.reason = reason
+
+
+# ---- secure storage (the board hook): get(name) -> bytes or None, put(name, bytes), delete(name) -----
+
+class FileSecureStorage:
+    """The sim's secure storage: one file per name in a directory, replaced atomically (write, rename).
+    Not secure at all: it stands in for the ESP32's encrypted NVS."""
+
+    def __init__(self, root):
+        self.root = root
+
+    def _path(self, name):
+        return self.root + "/" + name
+
+    def get(self, name):
+        try:
+            with open(self._path(name), "rb") as f:
+                return f.read()
+        except OSError:
+            return None
+
+    def put(self, name, data):
+        try:
+            os.mkdir(self.root)
+        except OSError:
+            pass
+        tmp = self._path(name) + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+        os.rename(tmp, self._path(name))
+
+    def delete(self, name):
+        try:
+            os.remove(self._path(name))
+        except OSError:
+            pass
+
+
+class NvsSecureStorage:
+    """ESP32: blobs in NVS (esp32.NVS), meant for an NVS partition encrypted by the IDF's NVS encryption.
+    Nothing persists without commit(), so put() and delete() commit. (Plan: untested on a device.)"""
+
+    def __init__(self, namespace="wasl_keys", max_size=1200):
+        import esp32
+
+        self._nvs = esp32.NVS(namespace)
+        self._max = max_size
+
+    def get(self, name):
+        buf = bytearray(self._max)
+        try:
+            n = self._nvs.get_blob(name, buf)
+        except OSError:
+            return None
+        return bytes(buf[:n])
+
+    def put(self, name, data):
+        self._nvs.set_blob(name, data)
+        self._nvs.commit()
+
+    def delete(self, name):
+        try:
+            self._nvs.erase_key(name)
+            self._nvs.commit()
+        except OSError:
+            pass
+
+
+# ---- one transaction's working keys ------------------------------------------------------------------
+
+class TxnKeys:
+    """The working keys of one transaction and the KSN the host needs. The keys stay inside: use them
+    with pin_block(), mac(), verify_mac(), encrypt_data(), then wipe() (or use it as a context manager)."""
+
+    def __init__(self):
+        self._keys = bytearray(64)   # PIN | MAC generation | MAC verification | data encryption (16 each)
+        self._aes = True
+        self.ksn = None
+        self._live = False
+
+    def _key(self, i):
+        if not self._live:
+            raise KeyStoreError("wiped", "transaction keys already wiped")
+        return memoryview(self._keys)[16 * i:16 * i + 16]
+
+    def pin_block(self, pin, pan, out=None, fill=None):
+        """The enciphered PIN block: ISO 9564-1 format 4 under the AES PIN key, or format 0 under the TDES
+        PIN key. Consumes the PIN: the caller's bytearray of digits is zeroed, whatever happens."""
+        from wasl.crypto import pinblock
+
+        if not isinstance(pin, (bytearray, memoryview)):
+            raise TypeError("the PIN must be a bytearray: it is wiped after use")
+        try:
+            k = self._key(0)
+            if self._aes:
+                return pinblock.encipher_format4(k, pin, pan, out, fill)
+            return pinblock.encipher_format0(k, pin, pan, out)
+        finally:
+            wipe(pin)
+
+    def mac(self, data, out=None, n=8):
+        """MAC of a request under the MAC generation key: AES-CMAC (leftmost n bytes) or, for TDES, the
+        ISO 9797-1 algorithm 3 retail MAC (padding method 1)."""
+        k = self._key(1)
+        if self._aes:
+            m = aes_cmac(k, data)
+        else:
+            from wasl.crypto.iso9797 import retail_mac
+
+            m = retail_mac(k, data)
+        if out is None:
+            out = bytearray(n)
+        out[:n] = m[:n]
+        wipe(m)
+        return out
+
+    def verify_mac(self, data, mac):
+        """Does mac (4 to 16 bytes) authenticate data under the MAC verification key?"""
+        k = self._key(2)
+        if self._aes:
+            m = aes_cmac(k, data)
+        else:
+            from wasl.crypto.iso9797 import retail_mac
+
+            m = retail_mac(k, data)
+        n = len(mac)
+        ok = 4 <= n <= len(m) and ct_equal(m[:n], mac)
+        wipe(m)
+        return ok
+
+    def encrypt_data(self, data, out=None, iv=None):
+        """CBC encipherment under the data encryption key (data: whole blocks; zero IV by default)."""
+        k = self._key(3)
+        if self._aes:
+            return aes.encrypt_cbc(k, iv or bytes(16), data, out)
+        from wasl.crypto import des
+
+        return des.encrypt_cbc(k, iv or bytes(8), data, out)
+
+    def wipe(self):
+        wipe(self._keys)
+        self._live = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.wipe()
+
+    def __repr__(self):
+        return "<TxnKeys %s KSN=%s%s>" % ("AES" if self._aes else "TDES", hexu(self.ksn or b""),
+                                        "" if self._live else " wiped")
+
+
+class _StateSlot:
+    """The DUKPT object's storage: sealed under the KBPK-derived keys, into secure storage."""
+
+    def __init__(self, ks):
+        self._ks = ks
+
+    def save(self, blob):
+        self._ks._seal(blob)
+
+    def load(self):
+        return None
+
+
+# ---- the key store ------------------------------------------------------------------------------------
+
+class KeyStore:
+    def __init__(self, secure, inbox=None):
+        self._secure = secure
+        self._inbox = inbox
+        self._dukpt = None
+        self._aes = True
+        self._ik_kcv = b""
+        self._kbpk_kcv = b""
+        self._sk = bytearray(32)          # state encipherment key | state MAC key
+        self._have_sk = False
+        self._txn = TxnKeys()
+        self._sealed = None
+        self._usages = None
+
+    # -- KBPK
+
+    def _kbpk(self):
+        k = self._secure.get(_KBPK)
+        if not k:
+            raise KeyStoreError("no_kbpk", "no key block protection key in secure storage")
+        k = bytearray(k)
+        if len(k) not in (16, 32):
+            wipe(k)
+            raise KeyStoreError("no_kbpk", "the KBPK is not an AES-128 or AES-256 key")
+        return k
+
+    def _state_keys(self):
+        if self._have_sk:
+            return
+        k = self._kbpk()
+        try:
+            self._kbpk_kcv = aes_kcv(k)
+            aes_cmac(k, b"\x01WASL DUKPT state encipherment", memoryview(self._sk)[0:16])
+            aes_cmac(k, b"\x01WASL DUKPT state authentication", memoryview(self._sk)[16:32])
+            self._have_sk = True
+        finally:
+            wipe(k)
+
+    # -- state sealing
+
+    def _seal(self, blob):
+        """IV | AES-CBC(state key, IV, length | scheme | initial key KCV | DUKPT state | zero pad) | AES-CMAC."""
+        n = len(blob)
+        plen = 6 + n
+        plen += (-plen) % 16
+        out = self._sealed
+        if out is None or len(out) != 16 + plen + 16:
+            out = self._sealed = bytearray(16 + plen + 16)   # made once: sealed every transaction
+        mv = memoryview(out)
+        out[0:16] = os.urandom(16)
+        p = mv[16:16 + plen]
+        p[0] = n >> 8
+        p[1] = n & 0xFF
+        p[2] = 0x41 if self._aes else 0x54
+        p[3:6] = self._ik_kcv
+        p[6:6 + n] = blob
+        for i in range(6 + n, plen):
+            p[i] = 0
+        sk = memoryview(self._sk)
+        try:
+            aes.encrypt_cbc(sk[0:16], out[0:16], p, p)
+        except BaseException:
+            wipe(out)
+            raise
+        aes_cmac(sk[16:32], mv[0:16 + plen], mv[16 + plen:])
+        self._secure.put(_STATE, out)
+
+    def _unseal(self, sealed):
+        n = len(sealed)
+        if n < 48 or n % 16:
+            raise KeyStoreError("bad_state", "saved key state has a wrong length")
+        sk = memoryview(self._sk)
+        m = aes_cmac(sk[16:32], memoryview(sealed)[0:n - 16])
+        if not ct_equal(m, memoryview(sealed)[n - 16:]):
+            raise KeyStoreError("bad_state", "saved key state fails its MAC (altered, or another KBPK)")
+        p = aes.decrypt_cbc(sk[0:16], sealed[0:16], memoryview(sealed)[16:n - 16])
+        ln = (p[0] << 8) | p[1]
+        if 6 + ln > len(p) or p[2] not in (0x41, 0x54):
+            wipe(p)
+            raise KeyStoreError("bad_state", "saved key state is malformed")
+        return p, ln
+
+    # -- life cycle
+
+    def load(self):
+        """At boot: derive the state keys from the KBPK, restore the DUKPT state, take a key block waiting
+        in the inbox. Returns True when transactions can get keys. KeyStoreError if the KBPK is missing
+        or the saved state is damaged (the terminal then needs a new key injection)."""
+        self._state_keys()
+        sealed = self._secure.get(_STATE)
+        if sealed:
+            p, ln = self._unseal(sealed)
+            try:
+                d = self._new_dukpt(p[2] == 0x41)
+                d.restore(memoryview(p)[6:6 + ln])
+                self._ik_kcv = bytes(p[3:6])
+                self._dukpt = d
+            except Exception as e:
+                raise KeyStoreError("bad_state", str(e))
+            finally:
+                wipe(p)
+        self._take_inbox()
+        return self._dukpt is not None
+
+    def _new_dukpt(self, is_aes):
+        self._aes = is_aes
+        self._usages = None
+        if is_aes:
+            from wasl.crypto.dukpt_aes import AesDukpt
+
+            return AesDukpt(_StateSlot(self))
+        from wasl.crypto.dukpt_tdes import TdesDukpt
+
+        return TdesDukpt(_StateSlot(self))
+
+    def _take_inbox(self):
+        if not self._inbox:
+            return
+        path = self._inbox + "/" + INBOX_NAME
+        try:
+            with open(path) as f:
+                block = f.read().strip()
+        except OSError:
+            return
+        try:
+            self.inject(block)
+            os.remove(path)
+        except KeyStoreError as e:
+            log.error("keys", "key block in the inbox refused (%s); kept as %s.rejected", e.reason, INBOX_NAME)
+            os.rename(path, path + ".rejected")
+
+    def inject(self, block):
+        """Load a DUKPT initial key from a TR-31 block under the KBPK; it replaces the current one. The
+        same initial key twice is refused (its KSNs would repeat). Returns the initial key's KCV."""
+        from wasl.crypto import tr31    # only when a key arrives
+
+        self._state_keys()
+        k = self._kbpk()
+        try:
+            h, key = tr31.unwrap(k, block, usage="B1")
+        except tr31.TR31Error as e:
+            raise KeyStoreError("bad_block", str(e))
+        finally:
+            wipe(k)
+        try:
+            if h.mode != "X":
+                raise KeyStoreError("bad_block", "mode of use %s: an initial DUKPT key is X" % h.mode)
+            if h.algorithm == "A":
+                kid = h.block("IK")
+                if kid is None or len(kid) != 16:
+                    raise KeyStoreError("bad_block", "an AES DUKPT key block needs an IK block (16 hex)")
+                kcv = aes_kcv(key)
+                is_aes = True
+            elif h.algorithm == "T":
+                kid = h.block("KS")
+                if kid is None or len(kid) != 20 or len(key) != 16:
+                    raise KeyStoreError("bad_block",
+                                        "a TDES DUKPT key block needs a 2-key TDES key and a KS block (20 hex)")
+                from wasl.crypto.des import kcv as tdes_kcv
+
+                kcv = tdes_kcv(key)
+                is_aes = False
+            else:
+                raise KeyStoreError("bad_block", "algorithm %s: A (AES DUKPT) or T (TDES DUKPT)" % h.algorithm)
+            try:
+                kid = bytearray(unhex(kid))
+            except ValueError:
+                raise KeyStoreError("bad_block", "initial key ID is not hex")
+            if not is_aes:              # the initial KSN: its counter bits are zero
+                kid[7] &= 0xE0
+                kid[8] = 0
+                kid[9] = 0
+            kid = bytes(kid)
+            old = self._dukpt
+            if old is not None and kcv == self._ik_kcv and old.initial_key_id == kid:
+                raise KeyStoreError("same_key", "this initial key is already loaded")
+            old_aes, old_kcv = self._aes, self._ik_kcv
+            d = self._new_dukpt(is_aes)
+            self._ik_kcv = kcv
+            try:
+                d.load_initial_key(key, kid)      # saves the new state
+            except Exception as e:
+                d.erase()
+                self._aes, self._ik_kcv = old_aes, old_kcv
+                raise KeyStoreError("bad_block", str(e))
+            if old is not None:
+                old.erase()
+            self._dukpt = d
+            log.info("keys", "DUKPT initial key loaded: %s, KCV %s, next KSN %s", self._scheme_name(),
+                     hexu(kcv), hexu(d.ksn()))
+            return kcv
+        finally:
+            wipe(key)
+
+    def _scheme_name(self):
+        if self._dukpt is None:
+            return "none"
+        if not self._aes:
+            return "TDES DUKPT"
+        from wasl.crypto.dukpt_aes import key_name
+
+        return "%s DUKPT" % key_name(self._dukpt.key_type)
+
+    # -- transactions
+
+    def begin_transaction(self):
+        """The next transaction's keys (PIN, MAC generation, MAC verification, data encryption) and KSN.
+        The DUKPT state has moved on and is saved when this returns. Wipe the TxnKeys when done."""
+        d = self._dukpt
+        if d is None:
+            raise KeyStoreError("no_key", "no DUKPT key loaded")
+        t = self._txn
+        t.wipe()
+        t._aes = self._aes
+        if self._aes:
+            from wasl.crypto import dukpt_aes as dm
+
+            if self._usages is None:
+                a = dm.KEY_AES128
+                self._usages = ((dm.USAGE_PIN_ENCRYPTION, a), (dm.USAGE_MAC_GENERATION, a),
+                                (dm.USAGE_MAC_VERIFICATION, a), (dm.USAGE_DATA_ENCRYPT, a))
+        else:
+            from wasl.crypto import dukpt_tdes as dm
+
+            self._usages = (dm.PIN, dm.MAC_REQUEST, dm.MAC_RESPONSE, dm.DATA_REQUEST | dm.OWF)
+        try:
+            t.ksn = bytes(d.generate_working_keys(self._usages, t._keys))
+        except dm.DukptExhausted:
+            t.wipe()
+            raise KeyStoreError("exhausted", "DUKPT counter exhausted: inject a new key")
+        t._live = True
+        return t
+
+    # -- inspection and clean-up
+
+    def status(self):
+        """What a technician may see: scheme, key check values, initial key ID and next KSN (no keys)."""
+        s = {"scheme": self._scheme_name(), "kbpk_kcv": hexu(self._kbpk_kcv), "ik_kcv": hexu(self._ik_kcv),
+             "ksn": None}
+        if self._dukpt is not None:
+            try:
+                s["ksn"] = hexu(self._dukpt.ksn())
+            except Exception:
+                s["ksn"] = "exhausted"
+        return s
+
+    def wipe(self):
+        """Forget every key held in RAM (the saved state stays): shutdown, tamper."""
+        self._txn.wipe()
+        wipe(self._sk)
+        self._have_sk = False
+        if self._dukpt is not None:
+            self._dukpt.erase()
+            self._dukpt = None
+
+    def erase(self):
+        """Decommission: wipe RAM and delete the saved DUKPT state (the KBPK stays)."""
+        self.wipe()
+        self._secure.delete(_STATE)
+
+    def __repr__(self):
+        st = self.status()
+        return "<KeyStore %s KSN=%s IK-KCV=%s KBPK-KCV=%s>" % (st["scheme"], st["ksn"], st["ik_kcv"], st["kbpk_kcv"])

@@ -1,0 +1,233 @@
+# ISO 9564-1 PIN blocks: format 4 (AES, 16 bytes, with the PAN field) and format 0 (TDES, 8 bytes).
+# The PIN comes in as a bytearray of ASCII digits (what the keypad collected) and is never turned into
+# a str. The clear PIN block lives in a scratch bytearray of this module that is zeroed before return,
+# whatever happens. The caller owns (and wipes) its PIN buffer; wasl.crypto.keystore.TxnKeys.pin_block
+# consumes it.
+import os
+
+from wasl.crypto import aes
+from wasl.crypto.util import wipe
+
+_CLEAR = bytearray(16)   # clear PIN field / PIN block (zeroed after every call)
+_PANF = bytearray(16)    # PAN field
+
+
+class PinBlockError(ValueError):
+    pass
+
+
+def _pin_len(pin):
+    n = len(pin)
+    if not 4 <= n <= 12:
+        raise PinBlockError("PIN of %d digits: 4 to 12" % n)
+    for i in range(n):
+        if not 48 <= pin[i] <= 57:
+            raise PinBlockError("PIN digit %d is not 0-9" % i)
+    return n
+
+
+def _pan_digits(pan):
+    """The PAN as ASCII digit bytes (str or bytes accepted: the PAN is not the secret here)."""
+    if isinstance(pan, str):
+        pan = pan.encode()
+    n = len(pan)
+    for i in range(n):
+        if not 48 <= pan[i] <= 57:
+            raise PinBlockError("PAN digit %d is not 0-9" % i)
+    return pan
+
+
+def _set_nibble(buf, i, v):
+    if i & 1:
+        buf[i >> 1] = (buf[i >> 1] & 0xF0) | v
+    else:
+        buf[i >> 1] = (buf[i >> 1] & 0x0F) | (v << 4)
+
+
+def _nibble(buf, i):
+    return buf[i >> 1] & 15 if i & 1 else buf[i >> 1] >> 4
+
+
+# ---- format 4 ------------------------------------------------------------------------------------
+
+def format4_pin_field(pin, out, fill=None):
+    """Plain-text PIN field: 4, N, PIN digits, 'A' fill to 16 nibbles, then 8 random bytes (fill)."""
+    n = _pin_len(pin)
+    out[0] = 0x40 | n
+    for i in range(2, 16):
+        _set_nibble(out, i, pin[i - 2] - 48 if i - 2 < n else 10)
+    rnd = os.urandom(8) if fill is None else fill
+    if len(rnd) != 8:
+        raise PinBlockError("format 4 random fill: 8 bytes")
+    for i in range(8):
+        out[8 + i] = rnd[i]
+    return out
+
+
+def format4_pan_field(pan, out):
+    """Plain-text PAN field: M (PAN length - 12, 0-7), the PAN (left-padded with zeros to 12 digits
+    when shorter), zero-filled to 32 nibbles."""
+    pan = _pan_digits(pan)
+    n = len(pan)
+    if not 1 <= n <= 19:
+        raise PinBlockError("PAN of %d digits: 1 to 19" % n)
+    for i in range(16):
+        out[i] = 0
+    m = n - 12 if n > 12 else 0
+    _set_nibble(out, 0, m)
+    lead = 12 - n if n < 12 else 0
+    for i in range(n):
+        _set_nibble(out, 1 + lead + i, pan[i] - 48)
+    return out
+
+
+def encipher_format4(key, pin, pan, out=None, fill=None):
+    """ISO 9564-1 format 4 encipherment under an AES key: E(K, E(K, PIN field) XOR PAN field).
+    16 bytes into out (a new bytearray if None). fill: the 8 random bytes (tests only)."""
+    if out is None:
+        out = bytearray(16)
+    c = _CLEAR
+    try:
+        format4_pin_field(pin, c, fill)
+        format4_pan_field(pan, _PANF)
+        e = aes.ecb(key)
+        e.encrypt(c, c)
+        for i in range(16):
+            c[i] ^= _PANF[i]
+        e.encrypt(c, out)
+    finally:
+        wipe(c)
+        wipe(_PANF)
+    return out
+
+
+def decipher_format4(key, block, pan, pin_out):
+    """Recover the PIN from a format 4 block: its ASCII digits into pin_out (a bytearray of 12 or more);
+    returns how many. PinBlockError if the deciphered PIN field is not a format 4 PIN field."""
+    if len(block) != 16:
+        raise PinBlockError("format 4 block: 16 bytes")
+    c = _CLEAR
+    try:
+        format4_pan_field(pan, _PANF)
+        d = aes.ecb(key)     # one decrypt object serves both steps
+        d.decrypt(block, c)
+        for i in range(16):
+            c[i] ^= _PANF[i]
+        d.decrypt(c, c)
+        return _read_pin(c, 4, 10, pin_out)
+    finally:
+        wipe(c)
+        wipe(_PANF)
+
+
+def _read_pin(c, control, fill, pin_out):
+    """Check the clear PIN field / block in c[0:8] (control nibble, length, digits, fill nibbles) and copy
+    the digits into pin_out as ASCII; on any error pin_out is left zeroed."""
+    n = c[0] & 15
+    if c[0] >> 4 != control:
+        raise PinBlockError("not a format %d PIN block" % control)
+    if not 4 <= n <= 12:
+        raise PinBlockError("PIN length field %d" % n)
+    if len(pin_out) < n:
+        raise PinBlockError("PIN buffer too small")
+    bad = None
+    for i in range(2, 16):
+        d = _nibble(c, i)
+        if i < 2 + n:
+            if d > 9:
+                bad = "PIN digit out of range"
+            pin_out[i - 2] = 48 + d
+        elif d != fill:
+            bad = "PIN fill is not format %d fill" % control
+    if bad:
+        for j in range(n):
+            pin_out[j] = 0
+        raise PinBlockError(bad)
+    return n
+
+
+def check_format4(key, block, pan, pin):
+    """Decipherment check: does this format 4 block carry this PIN for this PAN?"""
+    return _check(decipher_format4, key, block, pan, pin)
+
+
+def _check(decipher, key, block, pan, pin):
+    got = bytearray(12)
+    try:
+        n = decipher(key, block, pan, got)
+    except PinBlockError:
+        return False
+    ok = n == len(pin)
+    for i in range(n):
+        if i >= len(pin) or got[i] != pin[i]:
+            ok = False
+    wipe(got)
+    return ok
+
+
+# ---- format 0 ------------------------------------------------------------------------------------
+
+def _format0_pan(pan, out):
+    """PAN block: 0000 + the 12 rightmost PAN digits excluding the check digit."""
+    pan = _pan_digits(pan)
+    n = len(pan)
+    if not 13 <= n <= 19:
+        raise PinBlockError("PAN of %d digits for format 0: 13 to 19" % n)
+    for i in range(8):
+        out[i] = 0
+    for i in range(12):
+        _set_nibble(out, 4 + i, pan[n - 13 + i] - 48)
+
+
+def format0_block(pin, pan, out):
+    """Clear format 0 PIN block (0, N, PIN, F fill) XOR PAN block, into out[0:8]. Sensitive: wipe it."""
+    n = _pin_len(pin)
+    out[0] = n
+    for i in range(2, 16):
+        _set_nibble(out, i, pin[i - 2] - 48 if i - 2 < n else 15)
+    _format0_pan(pan, _PANF)
+    for i in range(8):
+        out[i] ^= _PANF[i]
+    wipe(_PANF)
+    return out
+
+
+def encipher_format0(key, pin, pan, out=None):
+    """Format 0 block enciphered under a TDES key (16 or 24 bytes): 8 bytes into out."""
+    from wasl.crypto.des import TDES
+
+    if out is None:
+        out = bytearray(8)
+    c = _CLEAR
+    t = TDES(key)
+    try:
+        format0_block(pin, pan, c)
+        t.encrypt_block(c, 0, out, 0)
+    finally:
+        t.wipe()
+        wipe(c)
+    return out
+
+
+def decipher_format0(key, block, pan, pin_out):
+    """Recover the PIN of a TDES-enciphered format 0 block (ASCII digits into pin_out); returns the count."""
+    from wasl.crypto.des import TDES
+
+    if len(block) != 8:
+        raise PinBlockError("format 0 block: 8 bytes")
+    c = _CLEAR
+    t = TDES(key)
+    try:
+        t.decrypt_block(block, 0, c, 0)
+        _format0_pan(pan, _PANF)
+        for i in range(8):
+            c[i] ^= _PANF[i]
+        return _read_pin(c, 0, 15, pin_out)
+    finally:
+        t.wipe()
+        wipe(c)
+        wipe(_PANF)
+
+
+def check_format0(key, block, pan, pin):
+    return _check(decipher_format0, key, block, pan, pin)
