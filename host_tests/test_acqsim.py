@@ -2,7 +2,12 @@
 
 Requests are built with pyiso8583 from the spec parsed out of docs/host-interface.md, not from
 anything in the simulator, and every check reads real values off the wire or the sqlite ledger.
+The cardholder-security part (second half) plays the terminal with the firmware's own key store (on
+copies of the keyinject-made fixtures) and EMV kernel against the virtual cards (tools/virtual): the
+PIN blocks, MACs and ARQCs are the ones a terminal computes, and the replies' MACs and ARPCs are
+checked by the terminal's key store and by the virtual card.
 """
+import asyncio
 import base64
 import concurrent.futures
 import datetime
@@ -10,8 +15,10 @@ import json
 import os
 import re
 import select
+import shutil
 import signal
 import socket
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -22,10 +29,18 @@ import pytest
 from cryptography import x509
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+for _p in (os.path.join(ROOT, "host_tests", "cpython_shims"), os.path.join(ROOT, "firmware"), ROOT):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
 from tools import hostspec  # noqa: E402
 from tools.acqsim import rules  # noqa: E402
-from tools.acqsim.ledger import Ledger  # noqa: E402
+from tools.acqsim.issuer import Issuer  # noqa: E402
+from tools.acqsim.ledger import AUTH, Ledger  # noqa: E402
+from tools.virtual import emvhost, emvrecord  # noqa: E402
+from tools.virtual.emvcard import CARDS, Reader, VirtualCard, load_profile  # noqa: E402
+from wasl.crypto.keystore import FileSecureStorage, KeyStore  # noqa: E402
+from wasl.emv.apdu import CardRemoved  # noqa: E402
+from wasl.emv.kernel import Kernel  # noqa: E402
 
 HS = hostspec.load()
 SERVER_NAME = "acquirer.wasl.test"
@@ -154,9 +169,12 @@ def reversal(orig, **fields):
     return doc
 
 
+SECURITY_FIELDS = ("52", "53", "64")
+
+
 def upload(orig, orig_reply):
     both = {**orig, **orig_reply}
-    return {"t": "0320", **{f: both[f] for f in doc_fields("0320")}}
+    return {"t": "0320", **{f: both[f] for f in doc_fields("0320") if f not in SECURITY_FIELDS}}
 
 
 def settle(tid, batch, stan, totals, code="920000"):
@@ -743,3 +761,468 @@ def test_pki_reused_and_signals_exit_cleanly(tmp_path):
         assert base64.b64decode(ready["ca"]) == files["ca.der"]
         assert stop_sim(proc, sig) == 0
     assert {f: (state / f).read_bytes() for f in files} == files
+
+
+# ---- cardholder and message security: MAC, PIN, ARQC (doc sections 10.8, 13, 14) -------------------------
+
+FIX = os.path.join(ROOT, "host_tests", "fw", "fixtures")
+NOW = (2026, 7, 5, 10, 8, 7)
+VISA_PAN, MC_PAN, TAP_PAN = "4761739001010010", "5555555555554444", "4761739001010119"
+EDAHABIA_TRACK2 = "6280590000000000008=30122011000000000"     # magstripe.json edahabia_tap, PIN 2580
+
+
+@pytest.fixture(scope="module")
+def secsim(tmp_path_factory):
+    """A simulator of its own for the security tests: its own ledger and wrong-PIN counts."""
+    state = tmp_path_factory.mktemp("acqsec")
+    proc, ready = start_sim(state, "--late-delay", str(DELAY), "--hold", str(DELAY))
+    ready["ctx"] = client_ctx(base64.b64decode(ready["ca"]))
+    ready["state"] = str(state)
+    yield ready
+    assert stop_sim(proc) == 0
+
+
+class Terminal:
+    """A keyed terminal: the firmware's key store (wasl.crypto.keystore, on CPython) on a copy of a
+    keyinject-made fixture (the published test BDKs, the simulator's default BDKs). One transaction, hence
+    one KSN, per request, as docs/host-interface.md 13.1 says."""
+
+    def __init__(self, path, scheme="aes"):
+        shutil.copytree(os.path.join(FIX, "crypto_keystore_" + scheme), path)
+        self.ks = KeyStore(FileSecureStorage(str(path / "secure")), str(path / "keys"))
+        assert self.ks.load()
+        self.t = None
+
+    def begin(self):
+        """The next transaction: a new KSN and its working keys."""
+        if self.t is not None:
+            self.t.wipe()
+        self.t = self.ks.begin_transaction()
+
+    def request(self, doc, pin=None, mac=True):
+        """(request dict, encoded request) with field 53, 52 when `pin`, and 64 when `mac`."""
+        self.begin()
+        doc = dict(doc, **{"53": self.t.ksn.hex().upper()})
+        if pin is not None:
+            pan = doc.get("2") or doc["35"].split("=")[0]
+            doc["52"] = bytes(self.t.pin_block(bytearray(pin.encode()), pan)).hex().upper()
+        if mac:
+            doc["64"] = "00" * 8
+        raw = encode(doc)
+        if mac:
+            raw = raw[:-8] + bytes(self.t.mac(raw[:-8]))
+            doc["64"] = raw[-8:].hex().upper()
+        return doc, raw
+
+    def reply_mac_ok(self, data):
+        """Does the framed reply's field 64 verify with this transaction's MAC verification key?"""
+        _, body = framed(data)
+        return self.t.verify_mac(body[:-8], body[-8:])
+
+    def ask(self, sim, doc, pin=None, mac_ok=True):
+        """Send a keyed request; its checked reply, whose MAC must verify (or not, `mac_ok`)."""
+        req, raw = self.request(doc, pin)
+        data, timed_out = talk(sim, raw)
+        assert not timed_out
+        rep = reply_of(data, req)
+        assert rep["11"] == req["11"] and "64" in rep
+        assert self.reply_mac_ok(data) is mac_ok
+        return req, rep
+
+
+@pytest.fixture(scope="module")
+def aes_term(tmp_path_factory):
+    return Terminal(tmp_path_factory.mktemp("term") / "aes")
+
+
+@pytest.fixture(scope="module")
+def tdes_term(tmp_path_factory):
+    return Terminal(tmp_path_factory.mktemp("term") / "tdes", "tdes")
+
+
+class Chip:
+    """A virtual EMV card read by the firmware's kernel up to its first cryptogram (the ARQC)."""
+
+    def __init__(self, profile, amount, pin=True):
+        self.prof = load_profile(profile)
+        self.card = VirtualCard(self.prof)
+        self.tap = bool(self.prof.get("ppse"))
+        self.pin_asked = False
+        self.k = Kernel(Reader(self.card, CardRemoved), emvrecord.TEST_PARAMS, entry="tap" if self.tap else "chip",
+                        pin=self._pin, rng=emvrecord.FixedRandom())
+        self.pin = pin
+        self.r = asyncio.run(self.k.start(amount, NOW))
+        assert self.r.outcome == "go_online", (self.r.outcome, self.r.error)
+
+    async def _pin(self, result):
+        self.pin_asked = True
+        return self.pin
+
+    def fields(self):
+        """Fields 22, 23, 35 and 55 of the request (section 14.1)."""
+        f = {"22": "071" if self.tap else "051", "35": self.r.track2_text(), "55": bytes(self.r.de55).hex().upper()}
+        if self.r.psn:
+            f["23"] = "%03d" % int(bytes(self.r.psn).hex())
+        return f
+
+    def complete(self, rep):
+        """The kernel's second half with the reply's field 39 and 55."""
+        return asyncio.run(self.k.complete(rep["39"], bytes.fromhex(rep.get("55", ""))))
+
+
+def secrow(sim, stan, tid, mti="0200", until=lambda r: r["status"] not in ("not_replied",)):
+    return row_for(sim, stan, tid, until=until, mti=mti)
+
+
+def checks(row):
+    return {k: row[k] for k in ("mac", "pin", "arqc", "outcome", "status", "rc")}
+
+
+def test_ledger_has_the_security_columns_and_old_ledgers_gain_them(tmp_path):
+    names = [c for c, _ in AUTH]
+    assert {"pin", "mac", "arqc", "ksn"} <= set(names)
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE auth (%s)" % ", ".join("%s %s" % c for c in AUTH if c[0] not in ("pin", "mac", "arqc",
+                                                                                              "ksn")))
+    db.commit()
+    db.close()
+    with Ledger(str(path)) as led:
+        have = {r["name"] for r in led.db.execute("PRAGMA table_info(auth)")}
+    assert set(names) <= have
+
+
+def test_requests_without_mac_are_processed_as_before(secsim):
+    tid = "NOKEYS01"
+    rep = ask(secsim, sale(1000, 1, tid))
+    assert rep["39"] == "00" and "64" not in rep and "55" not in rep
+    assert checks(secrow(secsim, 1, tid)) == {"mac": "none", "pin": "none", "arqc": "none", "outcome": "replied",
+                                              "status": "approved", "rc": "00"}
+    assert secrow(secsim, 1, tid)["ksn"] is None
+
+
+@pytest.mark.parametrize("scheme", ["aes", "tdes"])
+def test_every_request_mti_macs_both_ways(secsim, scheme, aes_term, tdes_term):
+    term = aes_term if scheme == "aes" else tdes_term
+    tid = "MAC" + scheme.upper().ljust(4, "X") + "1"
+    orig, orig_rep = term.ask(secsim, sale(10000, 1, tid))
+    assert orig_rep["39"] == "00" and re.fullmatch(r"[A-Z0-9]{6}", orig_rep["38"])
+    assert term.ask(secsim, refund(500, 2, tid))[1]["39"] == "00"
+    assert term.ask(secsim, inquiry(tid, 3, "ELEC/1234567891"))[1]["48"] == "BOUDIAF AMINA"
+    rev = sale(20000, 4, tid)
+    term.ask(secsim, rev)
+    assert term.ask(secsim, reversal(rev))[1]["39"] == "00"
+    assert term.ask(secsim, void(orig, orig_rep, 5))[1]["39"] == "00"
+    assert term.ask(secsim, upload(refund(500, 2, tid), {"37": "000000000000", "38": "ABCDEF", "39": "00"}))[1][
+        "39"] == "00"
+    assert term.ask(secsim, settle(tid, BATCH, 6, "0" * 15 + "001000000000500"))[1]["39"] == "00"
+    assert term.ask(secsim, echo(tid, 7))[1]["39"] == "00"
+    rows = wait_rows(secsim, tid, lambda rows: len(rows) == 9 and all(r["status"] != "not_replied" for r in rows))
+    assert {r["mac"] for r in rows} == {"ok"} and {r["pin"] for r in rows} == {"none"}
+    ksns = [r["ksn"] for r in rows]
+    assert len(set(ksns)) == 9 and all(len(k) == (24 if scheme == "aes" else 20) for k in ksns)
+    assert [r["status"] for r in rows] == ["voided", "approved", "approved", "reversed", "approved", "approved",
+                                           "approved", "approved", "approved"]
+
+
+def test_bad_mac_is_63_still_macd_and_changes_nothing(secsim, aes_term):
+    tid = "BADMAC01"
+    orig, orig_rep = aes_term.ask(secsim, sale(10000, 1, tid))
+    for stan, doc, tamper in ((2, sale(2000, 2, tid), "mac"), (3, sale(3000, 3, tid), "amount"),
+                              (1, reversal(orig), "mac"), (4, settle(tid, BATCH, 4, field63(totals(1, 10000))), "mac"),
+                              (5, echo(tid, 5), "mac")):
+        req, raw = aes_term.request(doc)
+        if tamper == "mac":
+            raw = raw[:-1] + bytes([raw[-1] ^ 1])
+        else:  # the amount changed after the MAC: a man in the middle
+            raw = raw.replace(req["4"].encode(), b"%012d" % (int(req["4"]) + 1), 1)
+            req["4"] = "%012d" % (int(req["4"]) + 1)
+        data, timed_out = talk(secsim, raw)
+        rep = reply_of(data, req)
+        assert not timed_out and rep["39"] == "63" and "38" not in rep and "55" not in rep
+        assert aes_term.reply_mac_ok(data)                 # the 63 itself is MACed: the terminal can trust it
+        row = secrow(secsim, stan, tid, mti=req["t"], until=lambda r: r["outcome"] == "bad_mac" and r["status"]
+                     == "declined")
+        assert (row["mac"], row["approved"], row["rc"]) == ("bad", 0, "63")
+    assert statuses(secsim, tid, {("0200", "000001"): "approved"})[("0200", "000001")] == "approved"  # not reversed
+    with Ledger(secsim["ledger"]) as led:
+        assert led.settlements(tid) == []                   # the bad 0500 settled nothing
+        assert led.batch_totals(tid, BATCH) == totals(1, 10000)
+
+
+def test_a_ksn_the_host_cannot_use_gets_63_without_a_mac(secsim, aes_term):
+    tid = "BADKSN01"
+    req, raw = aes_term.request(sale(1000, 1, tid))
+    bad_ksn = "1234567890123456" + "00000000"                  # counter 0: never a terminal's
+    req["53"] = bad_ksn
+    raw = encode(req)                                          # MAC bytes kept: they cannot verify anyway
+    rep = reply_of(talk(secsim, raw)[0], req)
+    assert rep["39"] == "63" and "64" not in rep
+    assert checks(secrow(secsim, 1, tid))["mac"] == "bad"
+
+
+SECURITY_FORMAT_ERRORS = [
+    ("64-without-53", {"53": None}, False),
+    ("53-of-11-bytes", {"53": "00" * 11}, False),
+    ("52-of-8-bytes-with-aes-ksn", {"52": "00" * 8}, True),
+    ("55-in-a-void", {"3": "020000", "35": None, "37": "612300000001", "38": "A1B2C3", "55": "9F270180"}, True),
+    ("52-in-a-void", {"3": "020000", "35": None, "37": "612300000001", "38": "A1B2C3", "52": "00" * 16}, True),
+    ("23-in-a-void", {"3": "020000", "35": None, "37": "612300000001", "38": "A1B2C3", "23": "001"}, True),
+]
+
+
+@pytest.mark.parametrize("name,fields,macd", SECURITY_FORMAT_ERRORS, ids=[c[0] for c in SECURITY_FORMAT_ERRORS])
+def test_security_format_errors_get_30(secsim, aes_term, name, fields, macd):
+    tid = "SECFMT%02d" % [c[0] for c in SECURITY_FORMAT_ERRORS].index(name)
+    stan = 1
+    aes_term.begin()
+    doc = sale(1000, stan, tid, **{"53": aes_term.t.ksn.hex().upper(), "64": "00" * 8})
+    doc.update(fields)
+    doc = {k: v for k, v in doc.items() if v is not None}
+    raw = encode(doc)
+    raw = raw[:-8] + bytes(aes_term.t.mac(raw[:-8]))
+    data, _ = talk(secsim, raw)
+    n, body = framed(data)
+    rep, _ = iso8583.decode(body, HS.spec)
+    assert (rep["39"], rep["11"], rep["41"]) == ("30", "%06d" % stan, tid)
+    assert ("64" in rep) == macd
+    if macd:
+        assert aes_term.reply_mac_ok(data)
+    row = row_for(secsim, stan, tid)
+    assert (row["outcome"], row["status"]) == ("format_error", "format_error")
+
+
+def test_pin_right_wrong_three_wrong_and_back(secsim, aes_term):
+    tid = "PINTEST1"
+    swipe = {"35": EDAHABIA_TRACK2, "22": "021"}
+    answers = []
+    for stan, pin in enumerate(("2580", "1234", "0000", "2580", "1111", "2222", "3333", "4444", "2580", "9999"), 1):
+        answers.append(aes_term.ask(secsim, sale(1000 + stan * 100, stan, tid, **swipe), pin=pin)[1]["39"])
+    assert answers == ["00", "55", "55", "00", "55", "55", "75", "75", "00", "55"]
+    rows = wait_rows(secsim, tid, lambda rows: len(rows) == 10 and all(r["status"] != "not_replied" for r in rows))
+    assert [r["pin"] for r in rows] == ["ok", "wrong", "wrong", "ok", "wrong", "wrong", "wrong", "wrong", "ok",
+                                        "wrong"]
+    assert {r["mac"] for r in rows} == {"ok"} and rows[1]["status"] == "declined" and rows[1]["approved"] == 0
+
+
+def test_pin_of_each_card_file_and_default(secsim, aes_term, tdes_term):
+    tid = "PINCARDS"
+    cases = [(VISA_PAN + "=30122011143804400000", "1234"),       # emv_visa_cvn18 / magstripe visa_ok
+             (MC_PAN + "=30122011000000000", "4321"),             # emv_mc_cvn16
+             ("6280580000000000018=30122011000000000", "1234"),   # magstripe cib_chip ('D' separator there)
+             ("4000000000000002=30122011000000000", "1234")]      # no card file: 1234
+    stan = 0
+    for track2, pin in cases:
+        for term in (aes_term, tdes_term):
+            stan += 1
+            assert term.ask(secsim, sale(1000, stan, tid, **{"35": track2, "22": "021"}), pin=pin)[1]["39"] == "00"
+            stan += 1
+            assert term.ask(secsim, sale(1000, stan, tid, **{"35": track2, "22": "021"}), pin="9876")[1]["39"] == "55"
+    # key-entered (field 2) with a PIN
+    stan += 1
+    doc = sale(1000, stan, tid, **{"35": None, "2": MC_PAN, "14": "3012", "22": "011"})
+    assert aes_term.ask(secsim, doc, pin="4321")[1]["39"] == "00"
+
+
+def test_pin_without_mac_and_bad_blocks(secsim, aes_term):
+    tid = "PINBLOCK"
+    swipe = {"35": VISA_PAN + "=30122011143804400000", "22": "021"}
+    req, raw = aes_term.request(sale(1000, 1, tid, **swipe), pin="1234", mac=False)   # 52 + 53, no 64
+    rep = reply_of(talk(secsim, raw)[0], req)
+    assert rep["39"] == "00" and "64" not in rep
+    # a block that is not one (random bytes), twice: 55, never counted as a try, so no 75
+    for stan in (2, 3, 4):
+        req, raw = aes_term.request(sale(1000, stan, tid, **swipe, **{"52": "5A" * 16}), mac=False)
+        assert reply_of(talk(secsim, raw)[0], req)["39"] == "55"
+    # the right PIN under a KSN the host cannot use: bad_block too
+    req, raw = aes_term.request(sale(1000, 5, tid, **swipe), pin="1234", mac=False)
+    req["53"] = "1234567890123456" + "00000000"
+    assert reply_of(talk(secsim, encode(req))[0], req)["39"] == "55"
+    rows = wait_rows(secsim, tid, lambda rows: len(rows) == 5 and all(r["status"] != "not_replied" for r in rows))
+    assert [(r["pin"], r["mac"], r["rc"]) for r in rows] == [("ok", "none", "00")] + [("bad_block", "none", "55")] * 4
+
+
+@pytest.mark.parametrize("profile,amount,scheme", [("emv_visa_cvn18", 150000, "aes"), ("emv_mc_cvn16", 250000, "aes"),
+                                                   ("emv_contactless", 750000, "tdes"),
+                                                   ("emv_two_apps", 150000, "aes")])
+def test_good_arqc_approved_and_the_card_accepts_the_arpc(secsim, aes_term, tdes_term, profile, amount, scheme):
+    term = aes_term if scheme == "aes" else tdes_term
+    tid = ("ARQ" + profile[4:9]).upper().ljust(8, "X")
+    chip = Chip(profile, amount)
+    req, rep = term.ask(secsim, sale(amount, 1, tid, **chip.fields()), pin=chip.prof["pin"] if chip.pin_asked else None)
+    assert rep["39"] == "00" and "55" in rep
+    f55 = emvhost.decode_de55(bytes.fromhex(rep["55"]))
+    assert list(f55) == ["91"]
+    assert f55["91"] == emvhost.verify_arqc(chip.prof, chip.r.de55, chip.r.pan_digits(), arc="00")[1]
+    r = chip.complete(rep)
+    assert r.outcome == "approved" and r.cid & 0xC0 == (0x80 if chip.tap else 0x40)   # TC; contactless: its ARQC
+    assert chip.card.issuer_auth is (None if chip.tap else True)   # contactless: no second GENERATE AC
+    row = secrow(secsim, 1, tid)
+    assert checks(row) == {"mac": "ok", "pin": "ok" if chip.pin_asked else "none", "arqc": "ok", "outcome": "replied",
+                           "status": "approved", "rc": "00"}
+    assert row["entry_mode"] == req["22"]
+
+
+def test_declines_carry_the_arpc_of_their_code(secsim, aes_term):
+    tid = "ARQCDECL"
+    chip = Chip("emv_mc_cvn16", 250051)                          # .51, method 1: ARPC || ARC "51"
+    req, rep = aes_term.ask(secsim, sale(250051, 1, tid, **chip.fields()), pin="4321")
+    assert rep["39"] == "51"
+    f91 = emvhost.decode_de55(bytes.fromhex(rep["55"]))["91"]
+    assert f91[8:] == b"51"
+    r = chip.complete(rep)
+    assert r.outcome == "declined" and chip.card.issuer_auth is True
+    chip = Chip("emv_visa_cvn18", 150000)                         # a wrong PIN with a good ARQC: 55 with 91
+    req, rep = aes_term.ask(secsim, sale(150000, 2, tid, **chip.fields()), pin="9999")
+    assert rep["39"] == "55" and "91" in emvhost.decode_de55(bytes.fromhex(rep["55"]))
+    assert chip.complete(rep).outcome == "declined"
+    assert checks(secrow(secsim, 2, tid))["pin"] == "wrong"
+
+
+def test_bad_arqc_is_05_without_field_55(secsim, aes_term):
+    tid = "BADARQC1"
+    chip = Chip("emv_visa_cvn18", 150000)
+    fields = chip.fields()
+    de55 = bytearray(bytes.fromhex(fields["55"]))
+    i = de55.find(bytes.fromhex("9F0206")) + 3
+    de55[i + 5] ^= 0x01                                         # the amount in 9F02 changed: the ARQC fails
+    cases = [(1, dict(fields, **{"55": de55.hex().upper()})),
+             (2, dict(fields, **{"35": "4000000000000002=30122011000000000"})),   # no issuer keys for that PAN
+             (3, dict(fields, **{"55": "9F2701"})),                               # not BER-TLV
+             (4, dict(fields, **{"55": fields["55"].replace("9F270180", "9F270100")}))]   # an AAC in a sale
+    for stan, f in cases:
+        req, rep = aes_term.ask(secsim, sale(150000, stan, tid, **f), pin="1234")
+        assert rep["39"] == "05" and "55" not in rep and "38" not in rep, stan
+        assert checks(secrow(secsim, stan, tid)) == {"mac": "ok", "pin": "none", "arqc": "bad", "outcome": "replied",
+                                                     "status": "declined", "rc": "05"}
+    # the same AAC in a refund is not verified: approved, no field 55 in the reply
+    req, rep = aes_term.ask(secsim, refund(150000, 5, tid, **cases[3][1]))
+    assert rep["39"] == "00" and "55" not in rep
+    assert checks(secrow(secsim, 5, tid))["arqc"] == "none"
+    # and the card, given the 05 without 91, declines
+    assert chip.complete({"39": "05"}).outcome == "declined"
+
+
+def test_trigger_71_bad_reply_mac_then_reversal(secsim, aes_term):
+    tid = "TRIG71XX"
+    req, rep = aes_term.ask(secsim, sale(10071, 1, tid), mac_ok=False)
+    assert rep["39"] == "00" and "64" in rep
+    row = secrow(secsim, 1, tid, until=lambda r: r["status"] == "approved")
+    assert (row["outcome"], row["mac"]) == ("bad_reply_mac", "ok")
+    assert aes_term.ask(secsim, reversal(req))[1]["39"] == "00"   # what the terminal must do
+    assert statuses(secsim, tid, {("0200", "000001"): "reversed"})
+    # without a MAC in the request: a plain approval
+    rep = ask(secsim, sale(10071, 2, tid))
+    assert rep["39"] == "00" and "64" not in rep and secrow(secsim, 2, tid)["outcome"] == "replied"
+
+
+def test_trigger_74_no_reply_mac(secsim, aes_term):
+    tid = "TRIG74XX"
+    req, raw = aes_term.request(sale(10074, 1, tid))
+    data, _ = talk(secsim, raw)
+    rep = reply_of(data, req)
+    assert rep["39"] == "00" and "64" not in rep
+    assert secrow(secsim, 1, tid)["outcome"] == "no_reply_mac"
+    assert ask(secsim, sale(10074, 2, tid))["39"] == "00" and secrow(secsim, 2, tid)["outcome"] == "replied"
+
+
+@pytest.mark.parametrize("profile,pin", [("emv_visa_cvn18", "1234"), ("emv_mc_cvn16", "4321")])
+def test_trigger_72_bad_arpc_card_declines_then_reversal(secsim, aes_term, profile, pin):
+    tid = "TRIG72" + profile[4:6].upper()
+    chip = Chip(profile, 250072)
+    req, rep = aes_term.ask(secsim, sale(250072, 1, tid, **chip.fields()), pin=pin)   # valid MAC
+    assert rep["39"] == "00" and "55" in rep
+    r = chip.complete(rep)
+    assert chip.card.issuer_auth is False and r.outcome != "approved" and r.card_declined
+    if profile == "emv_mc_cvn16":                               # EXTERNAL AUTHENTICATE failed
+        assert r.tvr[4] & 0x40                                  # TVR issuer authentication failed
+    assert secrow(secsim, 1, tid, until=lambda r: r["status"] == "approved")["outcome"] == "bad_arpc"
+    rev = reversal(req, **{"55": bytes(r.de55).hex().upper(), "23": req.get("23")})
+    assert aes_term.ask(secsim, {k: v for k, v in rev.items() if v is not None})[1]["39"] == "00"
+    assert statuses(secsim, tid, {("0200", "000001"): "reversed"})
+    assert checks(secrow(secsim, 1, tid, mti="0400"))["arqc"] == "none"
+    # a magstripe sale with .72: plain approval
+    assert aes_term.ask(secsim, sale(10072, 2, tid))[1]["39"] == "00"
+    assert secrow(secsim, 2, tid)["outcome"] == "replied"
+
+
+def test_trigger_73_issuer_scripts(secsim, aes_term):
+    tid = "TRIG73XX"
+    chip = Chip("emv_visa_cvn18", 150073)
+    req, rep = aes_term.ask(secsim, sale(150073, 1, tid, **chip.fields()), pin="1234")
+    assert rep["39"] == "00"
+    f55 = bytes.fromhex(rep["55"])
+    assert [hex(b) for b in (f55[0], )] == ["0x91"] and b"\x71" in f55 and b"\x72" in f55
+    r = chip.complete(rep)
+    assert r.outcome == "approved"
+    assert [(c[:4].hex().upper(), sw) for c, sw in chip.card.scripts] == [("84DA9F58", b"\x90\x00"),
+                                                                          ("84DA9F59", b"\x90\x00")]
+    assert r.scripts == bytes.fromhex("2000000071" "2000000072")   # both performed, no failure
+    assert secrow(secsim, 1, tid)["outcome"] == "scripts"
+    assert aes_term.ask(secsim, sale(10073, 2, tid))[1]["39"] == "00"   # no field 55: plain approval
+    assert secrow(secsim, 2, tid)["outcome"] == "replied"
+
+
+def test_security_triggers_and_doc_tables_match_rules():
+    for cents in (71, 72, 73, 74):
+        assert rules.TRIGGERS[cents].rc == "00" and rules.TRIGGERS[cents].fault
+    assert {"63", "75"} <= set(rules.DECLINE_CODES)
+    section = doc_section_10().split("### 10.8", 1)[1]
+    table = dict(re.findall(r"^\| [^|]*? \| `(\d+)` \| `(\d+)` \|$", section, re.M))
+    issuer = Issuer()
+    assert table[VISA_PAN] == issuer.pin_of(VISA_PAN) == "1234"
+    for pan, pin in table.items():
+        assert issuer.pin_of(pan) == pin, pan
+    assert issuer.pin_of("4000000000000002") == rules.DEFAULT_PIN == "1234"
+
+
+def test_magstripe_cards_have_pins_that_agree_with_the_emv_profiles():
+    with open(os.path.join(CARDS, "magstripe.json"), encoding="utf-8") as f:
+        cards = json.load(f)["cards"]
+    issuer = Issuer()
+    for name, card in cards.items():
+        assert re.fullmatch(r"\d{4,12}", card["pin"]), name
+        pan = re.match(r"[0-9]*", card["track2"]).group()
+        prof = issuer.profiles.get(pan)
+        if prof:
+            assert prof["pin"] == card["pin"], name
+        if pan:
+            assert issuer.pin_of(pan) == card["pin"], name
+
+
+def test_no_card_data_pin_blocks_or_icc_data_at_rest(secsim):
+    """Runs after the security exchanges (file order): masked PANs, statuses and KSNs only."""
+    with Ledger(secsim["ledger"]) as led:
+        rows = led.rows()
+    assert rows and {r["pin"] for r in rows} <= {"ok", "wrong", "bad_block", "none"}
+    assert {r["mac"] for r in rows} <= {"ok", "bad", "none"} and {r["arqc"] for r in rows} <= {"ok", "bad", "none"}
+    log = open(os.path.join(secsim["state"], "stderr.log")).read()
+    assert "Traceback" not in log and "keys: AES DUKPT BDK KCV " in log
+    assert "mac=ok pin=ok arqc=ok" in log
+    secrets = [p.encode() for p in (VISA_PAN, MC_PAN, TAP_PAN, "6280590000000000008", "6280580000000000018")]
+    secrets += [b"FEDCBA9876543210F1F1F1F1F1F1F1F1", b"0123456789ABCDEFFEDCBA9876543210", b"5A5A5A5A5A5A5A5A"]
+    for name in os.listdir(secsim["state"]):
+        if name.startswith("ledger.sqlite") or name == "stderr.log":
+            with open(os.path.join(secsim["state"], name), "rb") as f:
+                blob = f.read()
+            for secret in secrets:
+                assert secret not in blob and secret.lower() not in blob, (name, secret)
+
+
+def test_other_bdk_gets_63_and_bad_bdk_file_is_refused(tmp_path, aes_term):
+    other = tmp_path / "bdk.txt"
+    other.write_text("# not the test BDK\n" + "11" * 16 + "\n")
+    proc, ready = start_sim(tmp_path / "other", "--bdk-aes", str(other))
+    try:
+        sim = dict(ready, ctx=client_ctx(base64.b64decode(ready["ca"])))
+        req, raw = aes_term.request(echo("OTHERBDK", 1))
+        rep = reply_of(talk(sim, raw)[0], req)
+        assert rep["39"] == "63" and "64" in rep
+        assert not aes_term.reply_mac_ok(talk(sim, aes_term.request(echo("OTHERBDK", 2))[1])[0])
+    finally:
+        assert stop_sim(proc) == 0
+    bad = tmp_path / "bad.txt"
+    bad.write_text("00" * 5 + "\n")
+    r = subprocess.run([sys.executable, "-m", "tools.acqsim", "--state", str(tmp_path / "bad"), "--bdk-tdes", str(bad)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "TDES BDK" in r.stderr and r.stdout == ""

@@ -18,7 +18,8 @@ an initial key or a KBPK.
 Files: the BDK and KBPK files hold hex on their first line that is not empty or a '#' comment ("-" reads
 the BDK from stdin). The sim KBPK is <data>/secure/kbpk (raw bytes, mode 0600, the sim's stand-in for the
 ESP32's encrypted NVS); the block goes to <data>/keys/dukpt.tr31, the terminal's key inbox.
-Host-side cryptography: psec (TR-31 wrap, TDES) and cryptography (AES, CMAC), not the firmware's code.
+Host-side cryptography: the derivations and KCVs of tools/hostcrypto.py (shared with the acquirer
+simulator) and psec's TR-31 wrap; not the firmware's code.
 """
 import argparse
 import json
@@ -32,8 +33,8 @@ from cryptography.utils import CryptographyDeprecationWarning
 warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning)   # psec's TDES calls
 
 import psec  # noqa: E402
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes  # noqa: E402
-from cryptography.hazmat.primitives.cmac import CMAC  # noqa: E402
+
+from tools.hostcrypto import aes_initial_key, aes_kcv, read_hex_file, tdes_ipek, tdes_kcv  # noqa: E402
 
 KBPK_NAME = os.path.join("secure", "kbpk")
 BLOCK_NAME = os.path.join("keys", "dukpt.tr31")
@@ -43,68 +44,13 @@ class ToolError(Exception):
     pass
 
 
-# ---- host-side derivations ---------------------------------------------------------------------------
-
-def aes_ecb(key, block):
-    enc = Cipher(algorithms.AES(bytes(key)), modes.ECB()).encryptor()
-    return enc.update(bytes(block)) + enc.finalize()
-
-
-def aes_kcv(key, n=3):
-    """AES KCV: leftmost bytes of AES-CMAC over 16 zero bytes (X9.24-1-2017 / TR-31 convention)."""
-    c = CMAC(algorithms.AES(bytes(key)))
-    c.update(bytes(16))
-    return c.finalize()[:n]
+# The derivations live in tools/hostcrypto.py (shared with the acquirer simulator); the names this tool
+# had before are kept for the callers that use them (host_tests/test_crypto_crosscheck.py).
+aes_dukpt_initial_key = aes_initial_key
+tdes_dukpt_ipek = tdes_ipek
 
 
-def tdes_kcv(key, n=3):
-    """TDES KCV: the key enciphers 8 zero bytes, leftmost bytes."""
-    return psec.des.generate_kcv(bytes(key), n)
-
-
-def aes_dukpt_initial_key(bdk, ikid):
-    """ANSI X9.24-3-2017 6.3.1: initial key = AES-ECB(BDK, derivation data) per 128 bits of key."""
-    if len(ikid) != 8:
-        raise ToolError("initial key ID: 8 bytes (16 hex digits)")
-    algo, bits = {16: (2, 128), 32: (4, 256)}.get(len(bdk), (None, None))
-    if algo is None:
-        raise ToolError("AES BDK of %d bytes: 16 or 32" % len(bdk))
-    out = b""
-    for counter in range(1, bits // 128 + 1):
-        dd = bytes([1, counter, 0x80, 0x01, 0, algo, bits >> 8, bits & 0xFF]) + bytes(ikid)
-        out += aes_ecb(bdk, dd)
-    return out[:len(bdk)]
-
-
-def tdes_dukpt_ipek(bdk, ksn):
-    """ANSI X9.24-1-2009 A.6: IPEK halves = TDES(BDK) and TDES(BDK xor C0C0C0C000000000C0C0C0C000000000)
-    of the leftmost 8 bytes of the KSN with its counter bits cleared."""
-    if len(bdk) != 16 or len(ksn) != 10:
-        raise ToolError("TDES DUKPT: BDK of 16 bytes, initial KSN of 10 bytes (20 hex digits)")
-    d = bytearray(ksn[:8])
-    d[7] &= 0xE0
-    mask = bytes.fromhex("C0C0C0C000000000C0C0C0C000000000")
-    left = psec.des.encrypt_tdes_ecb(bytes(bdk), bytes(d))
-    right = psec.des.encrypt_tdes_ecb(bytes(a ^ b for a, b in zip(bdk, mask)), bytes(d))
-    return left + right
-
-
-# ---- files -------------------------------------------------------------------------------------------
-
-def read_hex_file(path, what):
-    try:
-        text = sys.stdin.read() if path == "-" else open(path).read()
-    except OSError as e:
-        raise ToolError("cannot read the %s file: %s" % (what, e.strerror))
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            try:
-                return bytes.fromhex(line.replace(" ", ""))
-            except ValueError:
-                raise ToolError("the %s file does not hold hex" % what) from None
-    raise ToolError("the %s file is empty" % what)
-
+# ---- files (reading a key file: tools.hostcrypto.read_hex_file) ----------------------------------------
 
 def write_private(path, data):
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -152,7 +98,7 @@ def make_block(args):
         if not args.ikid:
             raise ToolError("AES DUKPT needs --ikid (the initial key ID, 16 hex digits)")
         ikid = bytes.fromhex(args.ikid)
-        ik = aes_dukpt_initial_key(bdk, ikid)
+        ik = aes_initial_key(bdk, ikid)
         header = "D0000B1AX%sN0100IK14%s" % (args.key_version, ikid.hex().upper())
         facts = {"scheme": "AES-%d DUKPT" % (8 * len(ik)), "bdk_kcv": aes_kcv(bdk).hex().upper(),
                  "ik_kcv": aes_kcv(ik).hex().upper(), "initial_key_id": ikid.hex().upper(),
@@ -161,7 +107,7 @@ def make_block(args):
         if not args.ksn:
             raise ToolError("TDES DUKPT needs --ksn (the initial KSN, 20 hex digits)")
         ksn = bytearray(bytes.fromhex(args.ksn))
-        ik = tdes_dukpt_ipek(bdk, bytes(ksn))
+        ik = tdes_ipek(bdk, bytes(ksn))
         ksn[7] &= 0xE0
         ksn[8:10] = b"\x00\x00"
         header = "D0000B1TX%sN0100KS18%s" % (args.key_version, ksn.hex().upper())

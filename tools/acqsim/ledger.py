@@ -7,7 +7,8 @@
         led.batch_totals("TERM0001", "000001")   # {"debit_count", "debit_amount", "credit_count", "credit_amount"}
         led.settlements("TERM0001")              # the terminal's 0500s, with both sides' totals
 
-Only a masked PAN is ever stored (first 6, last 4); never the full PAN or track 2.
+Only a masked PAN is ever stored (first 6, last 4); never the full PAN or track 2, never a PIN, a PIN
+block, field 55 or a key (the pin, mac and arqc columns say what the checks found; ksn is field 53).
 """
 import sqlite3
 
@@ -36,6 +37,10 @@ AUTH = (
     ("bill", "TEXT"),
     ("status", "TEXT"),
     ("original_id", "INTEGER"),
+    ("pin", "TEXT"),     # field 52: ok, wrong, bad_block, none (absent or not reached)
+    ("mac", "TEXT"),     # field 64: ok, bad, none (absent or not checked)
+    ("arqc", "TEXT"),    # field 55: ok, bad, none (absent, not checked, or a refund's TC/AAC)
+    ("ksn", "TEXT"),     # field 53 (hex): the DUKPT KSN, not a secret
 )
 TOTALS = tuple(key for key, _ in FIELD63)
 SETTLEMENT = (

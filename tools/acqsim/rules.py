@@ -1,4 +1,4 @@
-"""What the simulator answers: data tables, read by server.py.
+"""What the simulator answers: data tables, read by server.py (and issuer.py).
 
 docs/host-interface.md section 10 and the README describe the same rules; host_tests/test_acqsim.py
 checks that the doc's cents table matches TRIGGERS and its biller table matches BILLERS.
@@ -12,6 +12,9 @@ BILL_INQUIRY, SETTLEMENT, SETTLEMENT_AFTER_UPLOAD, ECHO = "380000", "920000", "9
 REPLY_MTI = {"0100": "0110", "0200": "0210", "0320": "0330", "0400": "0410", "0500": "0510", "0800": "0810"}
 
 CARD_FIELDS = ("2", "14", "35")
+# Fields that only go with card data in a 0200 (a void carries none of them): card sequence number, PIN
+# block, ICC data.
+CARD_BOUND_FIELDS = ("23", "52", "55")
 
 
 @dataclass(frozen=True)
@@ -50,12 +53,14 @@ VOIDABLE = tuple(code for code, txn in FINANCIAL.items() if txn.side == "debit")
 @dataclass(frozen=True)
 class Action:
     outcome: str           # ledger outcome: replied, no_reply, closed, garbage, late, wrong_stan, partial,
-    #                        duplicate, format_error
+    #                        duplicate, format_error, bad_mac, bad_reply_mac, no_reply_mac, bad_arpc, scripts
     rc: str | None = None  # field 39 of the reply built for this request (None: no ISO 8583 reply at all)
     what: str = ""         # one-line description for the docs
+    fault: str | None = None  # what the reply does to field 64 / 55: reply_mac, no_mac (need a MACed
+    #                           request), arpc, scripts (need a verified ARQC); otherwise a plain approval
 
 
-DECLINE_CODES = ("01", "03", "05", "12", "13", "14", "30", "51", "54", "55", "57", "61", "91", "96")
+DECLINE_CODES = ("01", "03", "05", "12", "13", "14", "30", "51", "54", "55", "57", "61", "63", "75", "91", "96")
 
 SPECIAL = {
     99: Action("no_reply", None, "no reply: connection held open until the client closes or `--hold` s"),
@@ -65,7 +70,15 @@ SPECIAL = {
     94: Action("wrong_stan", "00", "approval whose field 11 is another STAN"),
     93: Action("partial", "00", "length header for the whole approval, half of its bytes, then close"),
     92: Action("duplicate", "00", "correct approval, written twice on the connection"),
+    71: Action("bad_reply_mac", "00", "approval whose field 64 is wrong", fault="reply_mac"),
+    72: Action("bad_arpc", "00", "approval, valid MAC, field 55 with an ARPC (91) that fails", fault="arpc"),
+    73: Action("scripts", "00", "approval, field 55 with 91 and issuer scripts 71 and 72", fault="scripts"),
+    74: Action("no_reply_mac", "00", "approval without field 64", fault="no_mac"),
 }
+# The fault of a trigger needs: a MACed request (reply_mac, no_mac), a verified ARQC (arpc, scripts).
+# A request without it gets a plain approval (outcome replied).
+NEEDS_MAC = ("reply_mac", "no_mac")
+NEEDS_ARQC = ("arpc", "scripts")
 
 # cents -> Action, for the transactions whose Txn.triggers is set; every other value approves.
 TRIGGERS = {int(rc): Action("replied", rc, "declined with response code %s" % rc) for rc in DECLINE_CODES}
@@ -75,6 +88,22 @@ APPROVE = Action("replied", "00", "approved")
 UNSUPPORTED = Action("replied", "12", "processing code not supported for this MTI")
 FORMAT_ERROR = Action("format_error", "30", "request breaks sections 2-3 or 5")
 HELD = Action("no_reply", None, "0400 held by --fail-reversals")
+BAD_MAC = Action("bad_mac", "63", "request MAC (field 64) does not verify: security violation")
+
+# Cardholder security (section 13, 14): answers of a 0200 sale, refund or bill payment, checked before the
+# cents triggers.
+ARQC_FAILED = "05"          # field 55: no card keys, unreadable, wrong cryptogram
+WRONG_PIN = "55"            # field 52: not the card's PIN
+PIN_TRIES_EXCEEDED = "75"   # field 52: the PIN_TRIES-th wrong PIN in a row for that PAN, and every one after
+BAD_PIN_BLOCK = "55"        # field 52 does not decipher to a PIN block (not counted as a try)
+PIN_TRIES = 3
+DEFAULT_PIN = "1234"        # the PIN of a PAN no card file knows
+# Issuer scripts of the .73 trigger: template -> (command header CLA INS P1 P2, data, script ID 9F18).
+# PUT DATA of the lower (9F58) and upper (9F59) consecutive offline limits, MACed by emvhost.
+SCRIPTS = {
+    0x71: (bytes.fromhex("84DA9F58"), bytes.fromhex("03"), bytes.fromhex("00000071")),
+    0x72: (bytes.fromhex("84DA9F59"), bytes.fromhex("0A"), bytes.fromhex("00000072")),
+}
 
 # Answers to a void (0200 020000) and a reversal (0400), by what the ledger holds.
 VOID_NOT_FOUND, VOID_ALREADY_DONE, VOID_WRONG_AMOUNT = "25", "12", "13"

@@ -1,10 +1,12 @@
 """The acquirer simulator: a TLS host speaking docs/host-interface.md, one request per connection.
 
 Every request (0100, 0200, 0320, 0400, 0500, 0800) is decoded and checked with the spec that
-tools/hostspec.py builds from the document, answered by the handler its rules.TRANSACTIONS entry names
-(as the tables in tools/acqsim/rules.py say; doc section 10), and recorded in the ledger
+tools/hostspec.py builds from the document; its MAC (field 64) is verified under the DUKPT key of its KSN
+(field 53; security.py); it is answered by the handler its rules.TRANSACTIONS entry names (as the tables
+in tools/acqsim/rules.py say; doc section 10), a sale, refund or bill payment after its ARQC (field 55)
+and PIN block (field 52) were checked (issuer.py); and it is recorded in the ledger
 (tools/acqsim/ledger.py) together with what it changes there (voids, reversals, settlements). Each
-reply is checked against the document before it is sent.
+reply is checked against the document, and MACed when its request was, before it is sent.
 """
 import argparse
 import asyncio
@@ -24,7 +26,8 @@ from dataclasses import dataclass, field
 import iso8583
 
 from tools import hostspec
-from . import pki, rules
+from . import pki, rules, security
+from .issuer import CARDS, Issuer
 from .ledger import STATUSES, Ledger, mask_pan
 
 MAX_FRAME = 1024
@@ -45,6 +48,8 @@ class Answer:
     effects: dict = field(default_factory=dict)  # {ledger row id: new status}, recorded with the request
     settlement: dict | None = None               # the settlement table row, for a 0500
     note: str | None = None                      # why a request is a format error
+    checks: dict = field(default_factory=dict)   # ledger pin / arqc values of a financial request
+    icc: object = None                           # issuer.Icc of a verified ARQC: the reply gets field 55
 
 
 def declined(rc):
@@ -87,6 +92,9 @@ def conditional_problems(txn, req):
         bad.append("card data must be field 35, or 2 + 14 when key-entered; got %s" % (card or "none"))
     if not txn.card and card:
         bad.append("fields %s: no card data in this transaction" % card)
+    bound = [f for f in rules.CARD_BOUND_FIELDS if f in req]
+    if req.get("t") == "0200" and not txn.card and bound:
+        bad.append("fields %s go with card data: not in this transaction" % bound)
     return bad
 
 
@@ -124,8 +132,10 @@ async def _idle(reader, seconds):
 
 class Acquirer:
     def __init__(self, ledger, late_delay=40.0, hold=120.0, spec=None, delay=0.0, fail_reversals=0,
-                 out_of_balance=0):
+                 out_of_balance=0, bdks=None, issuer=None):
         self.ledger = ledger
+        self.bdks = bdks or security.Bdks()
+        self.issuer = issuer or Issuer()
         self.late_delay = late_delay
         self.hold = hold
         self.delay = delay
@@ -135,29 +145,50 @@ class Acquirer:
         self.tasks = set()
 
     def decode(self, raw):
-        """(decoded dict, list of problems); on a decode error the dict holds what was read."""
+        """(decoded dict, list of problems, intact); on a decode error the dict holds what was read and
+        intact is False."""
         try:
             req, _ = iso8583.decode(raw, self.hs.spec)
         except iso8583.DecodeError as e:
-            return e.doc_dec, [str(e)]
+            return e.doc_dec, [str(e)], False
         if req.get("t") not in rules.REPLY_MTI:
-            return req, ["MTI %r is not a request this host serves" % req.get("t")]
-        return req, self.hs.check_formats(req) + self.hs.check_presence(req["t"], req)
+            return req, ["MTI %r is not a request this host serves" % req.get("t")], True
+        problems = self.hs.check_formats(req) + self.hs.check_presence(req["t"], req)
+        return req, problems + security.structure_problems(req), True
 
     # -- deciding: one handler per rules.Txn.kind; all synchronous, so each decision and its ledger
     #    changes happen without another request in between.
 
-    def answer(self, req):
+    def answer(self, req, sec=None):
+        """The Answer to a decoded, well-formed request whose MAC (if any) verified."""
+        sec = sec or security.Security()
         txn = rules.TRANSACTIONS.get((req["t"], req["3"]))
         if txn is None:
             return Answer(rules.UNSUPPORTED)
         problems = conditional_problems(txn, req)
         if problems:
             return Answer(rules.FORMAT_ERROR, note="; ".join(problems))
+        if txn.kind == "financial":
+            return self._answer_financial(req, sec)
         return getattr(self, "_answer_" + txn.kind)(req)
 
-    def _answer_financial(self, req):
-        return Answer(rules.decide(req))
+    def _answer_financial(self, req, sec):
+        """Section 10.8: the ARQC (05), then the PIN (55, 75), then the cents triggers."""
+        pan = card_number(req)
+        checks, icc = {}, None
+        if "55" in req:
+            checks["arqc"], icc = self.issuer.check_arqc(req["55"], pan, req["3"])
+            if checks["arqc"] == "bad":
+                return Answer(declined(rules.ARQC_FAILED), checks=checks)
+        if "52" in req:
+            checks["pin"], rc = self.issuer.check_pin(sec, req, pan)
+            if rc:
+                return Answer(declined(rc), checks=checks, icc=icc)
+        action = rules.decide(req)
+        if (action.fault in rules.NEEDS_MAC and not sec.sign_reply) or (action.fault in rules.NEEDS_ARQC
+                                                                        and icc is None):
+            action = rules.APPROVE
+        return Answer(action, checks=checks, icc=icc)
 
     def _answer_void(self, req):
         found = self.ledger.find(tid=req["41"], batch=req["60"], mti="0200", proc_code=rules.VOIDABLE,
@@ -230,9 +261,10 @@ class Acquirer:
     def _answer_echo(self, req):
         return Answer(rules.APPROVE)
 
-    def build_reply(self, req, answer, seq, when):
+    def build_reply(self, req, answer, seq, when, sec=None):
         """(reply dict, encoded reply) for `answer`; (None, None) when a format error cannot be answered
-        (unknown MTI, fields 11 or 41 unreadable)."""
+        (unknown MTI, fields 11 or 41 unreadable). Field 55 when the answer has a verified ARQC; field 64
+        when the request carried one and its KSN gives keys (`sec`)."""
         action = answer.action
         reply_mti = rules.REPLY_MTI.get(req.get("t"))
         if reply_mti is None:
@@ -252,11 +284,20 @@ class Acquirer:
         rep.update({f: BLANK[f] for f, rule in cols.items() if rule == "M" and f not in rep and f in BLANK})
         if action.outcome == "wrong_stan":
             rep["11"] = "%06d" % ((int(rep["11"]) + 1) % 10**6)
+        if answer.icc is not None and not error:
+            rep["55"] = self.issuer.reply_field55(answer.icc, action.rc, action.fault).hex().upper()
+        sign = sec is not None and sec.sign_reply and action.fault != "no_mac"
+        if sign:
+            rep["64"] = "00" * security.hc.MAC_LEN     # placeholder: the MAC covers the bitmap with bit 64
         problems = self.hs.check_formats(rep) + self.hs.check_presence(reply_mti, rep, req)
         if problems:
             raise RuntimeError("bad %s: %s" % (reply_mti, problems))
         raw, _ = iso8583.encode(dict(rep), self.hs.spec)
-        return rep, bytes(raw)
+        raw = bytes(raw)
+        if sign:
+            raw = sec.seal(raw, corrupt=action.fault == "reply_mac")
+            rep["64"] = raw[-security.hc.MAC_LEN:].hex().upper()
+        return rep, raw
 
     # -- the connection
 
@@ -275,10 +316,11 @@ class Acquirer:
             writer.close()
             if "outcome" in row:
                 log.info("mti=%s proc=%s tid=%r stan=%r batch=%r amount=%r pan=%r bill=%r outcome=%s status=%s "
-                         "rc=%s rrn=%s original=%s approved=%d%s",
+                         "rc=%s rrn=%s original=%s approved=%d ksn=%s mac=%s pin=%s arqc=%s%s",
                          row.get("mti"), row.get("proc_code"), row.get("tid"), row.get("stan"), row.get("batch"),
                          row.get("amount"), row.get("pan_masked"), row.get("bill"), row["outcome"], row["status"],
                          row.get("rc"), row.get("rrn"), row.get("original_id"), row.get("approved", 0),
+                         row.get("ksn"), row.get("mac"), row.get("pin"), row.get("arqc"),
                          " (%s)" % row["note"] if "note" in row else "")
 
     async def _exchange(self, reader, writer, row):
@@ -286,19 +328,26 @@ class Acquirer:
             size = int.from_bytes(await reader.readexactly(2), "big")
             raw = await reader.readexactly(size) if 0 < size <= MAX_FRAME else None
         when = datetime.datetime.now(datetime.timezone.utc)
-        req, problems = self.decode(raw) if raw is not None else ({}, ["frame length %d" % size])
-        answer = Answer(rules.FORMAT_ERROR, note="; ".join(problems)) if problems else self.answer(req)
+        req, problems, intact = self.decode(raw) if raw is not None else ({}, ["frame length %d" % size], False)
+        sec = security.inspect(self.bdks, raw, req, intact)
+        if problems:
+            answer = Answer(rules.FORMAT_ERROR, note="; ".join(problems))
+        elif sec.mac == "bad":
+            answer = Answer(rules.BAD_MAC)
+        else:
+            answer = self.answer(req, sec)
         action = answer.action
         row.update(describe(req), received_utc=when.isoformat(timespec="seconds"), outcome=action.outcome,
                    status="format_error" if action is rules.FORMAT_ERROR else "not_replied",
-                   original_id=answer.original["id"] if answer.original else None)
+                   original_id=answer.original["id"] if answer.original else None, ksn=sec.ksn, mac=sec.mac,
+                   pin=answer.checks.get("pin", "none"), arqc=answer.checks.get("arqc", "none"))
         settlement = answer.settlement and dict(answer.settlement, received_utc=row["received_utc"])
         row_id = self.ledger.record(dict(row), answer.effects, settlement)
         if answer.note:
             row["note"] = redact(answer.note, req)
         rep = body = None
         if action.rc:
-            rep, body = self.build_reply(req, answer, row_id, when)
+            rep, body = self.build_reply(req, answer, row_id, when, sec)
         if rep:
             row.update(rc=rep["39"], auth_code=rep.get("38"), rrn=rep.get("37"))
             self.ledger.update(row_id, rc=row["rc"], auth_code=row["auth_code"], rrn=row["rrn"])
@@ -321,6 +370,7 @@ class Acquirer:
         return True
 
     _do_wrong_stan = _do_replied
+    _do_bad_mac = _do_bad_reply_mac = _do_no_reply_mac = _do_bad_arpc = _do_scripts = _do_replied
 
     async def _do_duplicate(self, reader, writer, body):
         return await self._do_replied(reader, writer, body, times=2)
@@ -350,14 +400,15 @@ class Acquirer:
         return False
 
 
-async def serve(args):
+async def serve(args, bdks, issuer):
+    log.info("keys: AES DUKPT BDK KCV %(aes)s, TDES DUKPT BDK KCV %(tdes)s", bdks.kcvs())
     paths = pki.ensure(args.state)
     ledger = Ledger(os.path.join(os.path.abspath(args.state), "ledger.sqlite"))
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(paths["server.pem"], paths["server.key"])
     acq = Acquirer(ledger, args.late_delay, args.hold, delay=args.delay, fail_reversals=args.fail_reversals,
-                   out_of_balance=args.out_of_balance)
+                   out_of_balance=args.out_of_balance, bdks=bdks, issuer=issuer)
     server = await asyncio.start_server(acq.handle, args.host, args.port, ssl=ctx, ssl_handshake_timeout=15)
     with open(paths["ca.der"], "rb") as f:
         ca = base64.b64encode(f.read()).decode()
@@ -394,6 +445,22 @@ def main(argv=None):
                     help="the first N well-formed 0400s get no reply, held like '.99' (default 0)")
     ap.add_argument("--out-of-balance", type=int, default=0, metavar="N",
                     help="the first N settlements (920000) get 95 even when the totals agree (default 0)")
+    ap.add_argument("--bdk-aes", default=security.DEFAULT_BDK_AES, metavar="FILE",
+                    help="AES DUKPT BDK file, hex on its first non-comment line (default: the X9.24-3 test BDK, "
+                         "host_tests/fw/fixtures/crypto_test_bdk_aes128.txt)")
+    ap.add_argument("--bdk-tdes", default=security.DEFAULT_BDK_TDES, metavar="FILE",
+                    help="TDES DUKPT BDK file (default: the X9.24-1 test BDK, "
+                         "host_tests/fw/fixtures/crypto_test_bdk_tdes.txt)")
+    ap.add_argument("--cards", default=CARDS, metavar="DIR",
+                    help="card files: EMV profiles emv_*.json and magstripe.json, for PINs and chip keys "
+                         "(default host_tests/cards)")
+    ap.add_argument("--pin-tries", type=int, default=rules.PIN_TRIES, metavar="N",
+                    help="the Nth wrong PIN in a row for a PAN, and every one after, gets 75 (default 3)")
     args = ap.parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s acqsim %(message)s")
-    asyncio.run(serve(args))
+    try:
+        bdks = security.Bdks(args.bdk_aes, args.bdk_tdes)
+    except ValueError as e:   # a BDK file that cannot be used
+        print("acqsim: %s" % e, file=sys.stderr)
+        sys.exit(2)
+    asyncio.run(serve(args, bdks, Issuer(args.cards, args.pin_tries)))

@@ -16,6 +16,7 @@ SPEC = """
 13  n   FIXED   4  local date MMDD
 14  n   FIXED   4  expiration date YYMM
 22  n   FIXED   3  POS entry mode
+23  n   FIXED   3
 24  n   FIXED   3  NII
 25  n   FIXED   2  POS condition code
 35  z   LLVAR  37  track 2 data
@@ -26,9 +27,13 @@ SPEC = """
 42  ans FIXED  15  card acceptor identification code
 48  ans LLLVAR 99  additional data: bill (biller/reference; customer name in 0110)
 49  n   FIXED   3  currency code, transaction
+52  b   LLVAR  16
+53  b   LLVAR  12
+55  b   LLLVAR 255
 60  n   LLLVAR  6  private: batch number
 62  ans LLLVAR  6  private: invoice number
 63  ans LLLVAR 30  private: settlement totals
+64  b   FIXED   8
 """
 
 
