@@ -183,3 +183,62 @@ def test_script_mode(tmp_path):
     assert FULL_PAN not in res.stdout and MASKED in res.stdout
     assert sorted(os.listdir(os.path.join(sim, "receipts")))[-2:] == ["0043.escpos", "0043.txt"]
     assert processes_using(sim) == []
+
+
+# chip and contactless cards ----------------------------------------------------------------------------
+def test_chip_card_keys():
+    actions, rest = parse_keys(b"itITr", final=False)
+    assert rest == b"" and keys(actions) == ["insert", "tap", "insert", "tap", "remove"]
+
+
+def test_chip_keys_in_tmux(tmp_path):
+    """`i` inserts the test chip card, `t` taps the contactless one, `r` takes it away; the key guide says so."""
+    if not shutil.which("tmux"):
+        pytest.skip("tmux is not installed")
+    sim = str(tmp_path / "sim")
+    errlog = tmp_path / "simterm.stderr"
+    tmux = Tmux("WASL_SIM_DIR=%s exec %s -m tools.simterm --lang en 2>%s" % (
+        shlex.quote(sim), shlex.quote(PY), shlex.quote(str(errlog))))
+
+    def wait(text, timeout=15):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = tmux.screen() or ""
+            if text in screen:
+                return screen
+            assert tmux.alive(), "simterm ended while waiting for %r: %s" % (text, errlog.read_text())
+            time.sleep(0.1)
+        pytest.fail("timed out waiting for %r; screen:\n%s" % (text, tmux.screen()))
+
+    try:
+        screen = wait("state: idle")
+        assert "i      insert chip card" in screen and "t      tap contactless" in screen
+        assert "r      remove card" in screen
+        tmux.keys("i")
+        screen = wait("inserted emv_visa_cvn18 %s" % MASKED)
+        assert FULL_PAN not in screen
+        tmux.keys("r")
+        wait("card removed")
+        tmux.keys("t")
+        wait("tapped emv_contactless")
+        tmux.keys("r", "q")
+        deadline = time.monotonic() + 15
+        while tmux.alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not tmux.alive() and errlog.read_text() == ""
+        assert os.path.exists(os.path.join(sim, "term", "secure", "kbpk"))     # the terminal got its test keys
+    finally:
+        tmux.kill()
+
+
+def test_script_mode_chip_steps(tmp_path):
+    sim = str(tmp_path / "sim")
+    res = subprocess.run([PY, "-m", "tools.simterm", "--lang", "en", "--dir", sim, "--script",
+                          "insert,remove,tap:emv_contactless,remove,wait:idle"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "inserted emv_visa_cvn18 %s" % MASKED in res.stdout and "tapped emv_contactless" in res.stdout
+    assert FULL_PAN not in res.stdout
+    bad = subprocess.run([PY, "-m", "tools.simterm", "--dir", sim, "--script", "insert:emv_nonexistent"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "insert[:EMV]" in bad.stderr

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from tools.simlink import ROOT, AcqSim, Firmware, HarnessError, journal_state, load_cards
+from tools.simlink import ROOT, TEST_KEYS, AcqSim, Firmware, HarnessError, journal_state, load_cards
 
 DEFAULT_TIMEOUT = 15
 # Luhn-valid runs of 13-19 digits: what a leaked PAN looks like.
@@ -65,6 +65,7 @@ class Run:
         self.fw = None
         self.step_no = 0
         self.mark = None        # index of the state the last wait_state matched (None before any)
+        self.pins_typed = set()  # digits typed right after a wait for the PIN prompt: searched for
 
     def setup(self):
         host_mode = self.sc.get("host", "simulator")
@@ -79,7 +80,7 @@ class Run:
             raise HarnessError("unknown host mode %r" % host_mode)
         params["host"] = host
         self.fw = Firmware(os.path.join(self.workdir, "term"), acq=self.acq, heap=self.heap, code=self.code,
-                           params=params, env=self.sc.get("env"))
+                           params=params, env=self.sc.get("env"), keys=self.sc.get("test_keys", "aes"))
         self.fw.start()
 
     def teardown(self):
@@ -93,14 +94,25 @@ class Run:
         fw = self.fw
         t = st.get("timeout", DEFAULT_TIMEOUT)
         if "wait_state" in st:
-            self.mark = fw.wait_state(st["wait_state"], t, since=self.mark or 0)
+            # strictly after the state the previous wait matched: waiting twice for "card" means a second one
+            self.mark = fw.wait_state(st["wait_state"], t, since=0 if self.mark is None else self.mark + 1)
         elif "keys" in st:
+            if self.mark is not None and fw.states[self.mark] == "pin":
+                self.pins_typed.update(k for k in st["keys"] if k.isdigit())
             fw.keys(*st["keys"])
         elif "key" in st:
             fw.key(st["key"])
         elif "card" in st:
             card = st["card"]
             fw.card(self.cards[card] if isinstance(card, str) else card)
+        elif "insert" in st:
+            fw.insert(st["insert"], st.get("entry", "chip"), st.get("remove_at"))
+        elif "tap" in st:
+            fw.tap(st["tap"], st.get("remove_at"))
+        elif "remove_card" in st:
+            fw.remove_card()
+        elif "expect_apdus" in st:
+            self.expect_apdus(st["expect_apdus"], t)
         elif "sleep" in st:
             time.sleep(st["sleep"])
         elif "expect_screen" in st:
@@ -134,6 +146,20 @@ class Run:
             if s in text:
                 raise HarnessError("receipt %d contains %r" % (i, s))
 
+    def expect_apdus(self, exp, timeout):
+        """{"80AE": 2, "0082": 0}: that many commands beginning with these hex digits have gone to the
+        card (waits for them up to the step's timeout; more than that fails)."""
+        fw = self.fw
+
+        def counts():
+            return {k: fw.apdu_count(k) for k in exp}
+
+        try:
+            fw.wait_for(lambda: counts() == exp, timeout, "APDUs %s" % exp)
+        except HarnessError:
+            raise HarnessError("APDUs sent %s, expected %s; commands: %s"
+                               % (counts(), exp, " ".join(a["c"][:4] for a in fw.apdus))) from None
+
     def expect_ledger(self, exp):
         tid = self.fw.params["terminal_id"]
         rows = self.acq.ledger_rows(tid)
@@ -165,20 +191,67 @@ class Run:
         fw = self.fw
         if fw.stdout_junk:
             raise HarnessError("firmware wrote non-protocol lines on stdout: %r" % fw.stdout_junk[:3])
+        # the APDU log (fw.apdus) is not scanned: card and terminal exchange card data, as they must
         seen = {
             "log": fw.log_text(),
             "display": "\n".join("\n".join(s) for s in fw.screens),
             "receipts": "\n".join(r["text"] for r in fw.receipts),
+            "journal": self.journal_text(),
         }
+        secrets = self.secrets()
         for where, text in seen.items():
             pans = find_pans(text)
             if pans:
                 raise HarnessError("a full PAN appears in the %s" % where)
             if "=" in text and re.search(r"\d{12,19}=\d{4}", text):
                 raise HarnessError("track 2 data appears in the %s" % where)
+            upper = text.upper()
+            for name, value in secrets:
+                if value in upper:
+                    raise HarnessError("%s appears in the %s" % (name, where))
+        # the PINs typed in this scenario never reach the log or the journal (on a screen or a receipt
+        # the same digits may be an amount or a number, so those are not searched)
+        for pin in self.pins_typed:
+            for where in ("log", "journal"):
+                if re.search(r"(?<![0-9])%s(?![0-9])" % pin, seen[where]):
+                    raise HarnessError("a PIN typed at the PIN prompt (%s) appears in the %s" % (pin, where))
+        for a in fw.apdus:
+            if "error" in a:
+                raise HarnessError("the virtual card failed on %s: %s" % (a["c"][:8], a["error"]))
         for r in fw.receipts:
             if r["unknown_commands"]:
                 raise HarnessError("the printer met %d unknown ESC/POS commands" % r["unknown_commands"])
+
+    def journal_text(self):
+        """The terminal's journal records as text (read from its flash image), or "" when it has none.
+        The local time stamps ("t": 14 digits, Luhn-valid one time in ten) are left out of the PAN search."""
+        try:
+            recs = journal_state(os.path.join(self.workdir, "term"))["records"]
+        except HarnessError:
+            return ""
+        return "\n".join(json.dumps({k: v for k, v in r.items() if k != "t"}) for r in recs)
+
+    def secrets(self):
+        """(name, upper-case hex) of every clear key this terminal holds or was made from: the KBPK, the
+        test BDK and the DUKPT initial key. None of them may appear anywhere."""
+        out = []
+        data = os.path.join(self.workdir, "term")
+        try:
+            with open(os.path.join(data, "secure", "kbpk"), "rb") as f:
+                out.append(("the KBPK", f.read().hex().upper()))
+        except OSError:
+            return out
+        from tools import hostcrypto
+        for scheme, argv in TEST_KEYS.items():
+            with open(argv[argv.index("--bdk-file") + 1]) as f:
+                bdk = bytes.fromhex(next(ln.strip() for ln in f if ln.strip() and not ln.startswith("#")))
+            out.append(("the %s test BDK" % scheme, bdk.hex().upper()))
+            if scheme == "aes":
+                ik = hostcrypto.aes_initial_key(bdk, bytes.fromhex(argv[argv.index("--ikid") + 1]))
+            else:
+                ik = hostcrypto.tdes_ipek(bdk, bytes.fromhex(argv[argv.index("--ksn") + 1]))
+            out.append(("the %s initial key" % scheme, bytes(ik).hex().upper()))
+        return out
 
     def run(self):
         t0 = time.monotonic()

@@ -9,10 +9,17 @@ Used by the scenario runner (tools/scenario.py), the desktop front end (tools/si
         fw.card(TEST_CARDS["visa_ok"])
         fw.wait_state("approved")
         fw.wait_receipts(2)
+
+A chip or contactless card is a virtual EMV card (tools/virtual/emvcard.py, profiles
+host_tests/cards/emv_*.json) living here, in the harness: fw.insert("emv_visa_cvn18") (or fw.tap(...))
+tells the board a card is there, then answers each APDU the board's reader sends; fw.apdus keeps them.
+Every terminal gets test DUKPT keys in its data directory before it starts (inject_test_keys).
 """
 import copy
+import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,7 +32,21 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
 MICROPYTHON = os.path.join(BIN, "micropython")
 PARAMS_TEMPLATE = os.path.join(ROOT, "boards", "sim", "params.json")
+EMV_TEMPLATE = os.path.join(ROOT, "boards", "sim", "emv.json")     # the EMV terminal data (docs/emv.md, 4)
 CARDS_FILE = os.path.join(ROOT, "host_tests", "cards", "magstripe.json")
+FIXTURES = os.path.join(ROOT, "host_tests", "fw", "fixtures")
+
+# The test keys every sim terminal gets (docs/keys.md): the published test BDKs and fixed initial key IDs,
+# so that the acquirer simulator (which holds the same BDKs) can derive each request's keys. Never real.
+TEST_KEYS = {
+    "aes": ["--scheme", "aes", "--bdk-file", os.path.join(FIXTURES, "crypto_test_bdk_aes128.txt"),
+            "--ikid", "1234567890123456"],             # X9.24-3 test BDK, IK KCV 05EF45
+    "tdes": ["--scheme", "tdes", "--bdk-file", os.path.join(FIXTURES, "crypto_test_bdk_tdes.txt"),
+             "--ksn", "FFFF9876543210E00000"],         # X9.24-1 A.4 test BDK, IPEK KCV AF8C07
+}
+
+
+KEY_INTERVAL_S = 0.02   # 50 keys a second: faster than any hand, slower than the 10 ms input poll
 
 
 def load_cards():
@@ -42,6 +63,34 @@ def parse_heap(text):
 
 class HarnessError(AssertionError):
     pass
+
+
+def has_keys(data_dir):
+    """The terminal already holds a DUKPT key (its sealed state) or has one waiting in its inbox."""
+    return any(os.path.exists(os.path.join(str(data_dir), *p))
+               for p in (("secure", "dukpt"), ("keys", "dukpt.tr31")))
+
+
+def inject_test_keys(data_dir, scheme="aes"):
+    """Give a sim terminal its test keys with tools/keyinject.py, as a technician would: a KBPK in
+    <data>/secure (made once: AES-256, random) and the TR-31 block of the test initial key (TEST_KEYS)
+    in <data>/keys, which the firmware takes at its next boot. Returns the tool's facts (scheme, KCVs,
+    initial key ID or KSN: no key), or None when the terminal already has a key (a reboot reuses its
+    data directory: its DUKPT counter carries on)."""
+    if scheme not in TEST_KEYS:
+        raise HarnessError("unknown key scheme %r (aes, tdes)" % scheme)
+    data_dir = str(data_dir)
+    if has_keys(data_dir):
+        return None
+    from tools import keyinject
+
+    argv = ["--data", data_dir, "--json"] + TEST_KEYS[scheme]
+    if not os.path.exists(os.path.join(data_dir, "secure", "kbpk")):
+        argv.append("--gen-kbpk")
+    out = io.StringIO()
+    if keyinject.main(argv, out=out):     # the tool said why on stderr
+        raise HarnessError("test key injection into %s failed" % data_dir)
+    return json.loads(out.getvalue())
 
 
 def journal_state(data_dir, board="sim"):
@@ -122,7 +171,8 @@ class AcqSim:
 
 def make_params(data_dir, host=None, overrides=None):
     """Write data_dir/params.json from the sim template, the simulator's host block and overrides
-    (a dict merged one level deep: {"host": {"reply_timeout_s": 3}} keeps the other host keys)."""
+    (a dict merged one level deep: {"host": {"reply_timeout_s": 3}} keeps the other host keys), and
+    data_dir/emv.json, the EMV terminal data, from boards/sim/emv.json when there is one."""
     with open(PARAMS_TEMPLATE) as f:
         doc = json.load(f)
     if host:
@@ -135,6 +185,8 @@ def make_params(data_dir, host=None, overrides=None):
     os.makedirs(data_dir, exist_ok=True)
     with open(os.path.join(data_dir, "params.json"), "w") as f:
         json.dump(doc, f, indent=1)
+    if os.path.exists(EMV_TEMPLATE):     # the chip card flow reads it from the data directory
+        shutil.copyfile(EMV_TEMPLATE, os.path.join(data_dir, "emv.json"))
     return doc
 
 
@@ -181,8 +233,12 @@ class Firmware:
     image's cost is added to the heap size because the unix port has to keep it in its heap: see
     image_heap_cost)."""
 
-    def __init__(self, data_dir, acq=None, heap=None, code="py", params=None, env=None, write_params=True):
+    def __init__(self, data_dir, acq=None, heap=None, code="py", params=None, env=None, write_params=True,
+                 keys="aes", main=None):
         self.data_dir = str(data_dir)
+        self.main = main        # a MicroPython script to run instead of the firmware (board tests; code py)
+        self.key_scheme = keys  # test keys injected at start: "aes", "tdes" or None (docs/keys.md)
+        self.key_facts = None   # what the injection printed (KCVs...), None when none was made
         self.acq = acq
         self.heap = heap
         self.code = code
@@ -202,12 +258,26 @@ class Firmware:
         self.stdout_junk = []   # stdout lines that were not protocol JSON (must stay empty)
         self.heapsize = None
         self.powercut = None    # set when the board reported a simulated power cut (WASL_POWERCUT)
+        # the chip / contactless card in the reader (tools.virtual.emvcard.VirtualCard) and every APDU
+        # exchanged: {"c": command hex, "r": answer hex or None (no card; "removed": the card left
+        # instead of answering), "card": profile name}. They carry card data between card and
+        # terminal, as they should: kept out of `events`, so that leak scans of the terminal's output
+        # need not skip them.
+        self.emv_card = None
+        self.emv_cards = []     # every card inserted, in order (their .log, .scripts for tests)
+        self.apdus = []
         self._cond = threading.Condition()
+        self._wlock = threading.Lock()
         self._printer = VirtualPrinter(self._on_cut)
 
     # process ------------------------------------------------------------------------------------
     def start(self):
+        os.makedirs(self.data_dir, exist_ok=True)
+        if self.key_scheme:
+            self.key_facts = inject_test_keys(self.data_dir, self.key_scheme)
         path, script, image = build_code(self.code)
+        if self.main:
+            script = self.main
         env = dict(os.environ)
         env.update({"MICROPYPATH": path, "WASL_DATA": self.data_dir})
         if image:
@@ -252,8 +322,11 @@ class Firmware:
             self._cond.notify_all()
 
     def _event(self, ev):
-        self.events.append(ev)
         kind = ev.get("ev")
+        if kind == "apdu":
+            self._apdu(ev.get("c", ""))
+            return
+        self.events.append(ev)
         if kind == "lcd":
             self.lcd = ev["rows"]
             self.screens.append(ev["rows"])
@@ -270,6 +343,33 @@ class Firmware:
             self.powercut = ev["at"]
             self.proc.kill()          # the power is gone: no cleanup, no flush
 
+    def _apdu(self, hexc):
+        """The board's reader sent a command: the card in the reader answers (in the reader thread)."""
+        card = self.emv_card
+        entry = {"c": hexc.upper(), "r": None, "card": card.p.get("name") if card else None}
+        self.apdus.append(entry)
+        if card is None:
+            return      # no card: the board learnt it from the card_removed line; it gives up
+        from tools.virtual.emvcard import CardGone
+
+        try:
+            capdu = bytes.fromhex(hexc)
+        except ValueError:
+            capdu = b""
+        try:
+            r = card.apdu(capdu)    # None: a mute card (tests), the board times out
+        except CardGone:            # the profile's fault: the card leaves instead of answering
+            entry["removed"] = True
+            self.emv_card = None
+            self._send_line({"card_removed": True})
+            return
+        except Exception as e:      # a virtual card's own bug: the card goes mute, the test sees why
+            entry["error"] = repr(e)
+            return
+        if r is not None:
+            entry["r"] = bytes(r).hex().upper()
+            self._send_line({"rapdu": entry["r"]})
+
     def _on_cut(self, text, raw, unknown):
         self.receipts.append({"text": text, "escpos": raw, "unknown_commands": unknown})
 
@@ -278,11 +378,20 @@ class Firmware:
             return f.read().decode("utf-8", "replace")
 
     def send(self, obj):
+        with self._wlock:       # the reader thread answers APDUs on the same pipe
+            try:
+                self.proc.stdin.write((json.dumps(obj) + "\n").encode())
+                self.proc.stdin.flush()
+            except (BrokenPipeError, ValueError):
+                raise HarnessError("firmware is not running (exit %s); log:\n%s"
+                                   % (self.exit_code, self.log_tail()))
+
+    def _send_line(self, obj):
+        """send() from the reader thread: a firmware gone is its own news there."""
         try:
-            self.proc.stdin.write((json.dumps(obj) + "\n").encode())
-            self.proc.stdin.flush()
-        except (BrokenPipeError, ValueError):
-            raise HarnessError("firmware is not running (exit %s); log:\n%s" % (self.exit_code, self.log_tail()))
+            self.send(obj)
+        except HarnessError:
+            pass
 
     def log_tail(self, n=20):
         """The last lines of the firmware's stderr log, plus anything it printed outside the protocol
@@ -330,17 +439,56 @@ class Firmware:
         self.send({"key": name})
 
     def keys(self, *names):
-        """keys("1250", "OK"): a string of digits is typed digit by digit; other names are keys."""
+        """keys("1250", "OK"): a string of digits is typed digit by digit; other names are keys. Keys
+        are typed KEY_INTERVAL_S apart, as fast as a quick hand on a keypad and no faster (the
+        terminal's input queue holds 16 events, like a keypad buffer)."""
+        first = True
         for n in names:
-            if n.isdigit():
-                for d in n:
-                    self.key(d)
-            else:
-                self.key(n)
+            for k in (n if n.isdigit() else (n,)):
+                if not first:
+                    time.sleep(KEY_INTERVAL_S)
+                first = False
+                self.key(k)
 
     def card(self, card):
         """Present a card: a dict from host_tests/cards (track2, entry)."""
         self.send({"card": {"track2": card["track2"], "entry": card.get("entry", "swipe")}})
+
+    def insert(self, profile, entry="chip", remove_at=None):
+        """Insert a virtual EMV card (entry "chip") or hold it to the contactless field ("tap"): profile
+        is a name from host_tests/cards (emv_visa_cvn18) or a loaded profile dict. The card answers the
+        board's APDUs from now on. remove_at: the card leaves at that command (its index, 0 first, or
+        an INS in hex: "AE" at the first GENERATE AC), else the profile's own fault if any. Returns
+        the VirtualCard."""
+        from tools.virtual.emvcard import VirtualCard, load_profile
+
+        if entry not in ("chip", "tap"):
+            raise HarnessError("card entry %r: chip or tap" % entry)
+        try:
+            prof = load_profile(profile) if isinstance(profile, str) else profile
+            card = VirtualCard(prof, remove_at=remove_at)
+        except (OSError, ValueError, KeyError) as e:
+            raise HarnessError("EMV card profile %r: %s" % (profile, e)) from None
+        with self._cond:
+            self.emv_card = card
+            self.emv_cards.append(card)
+        self.send({"chip": {"entry": entry}})
+        return card
+
+    def tap(self, profile, remove_at=None):
+        """A contactless card in the field: insert(profile, "tap")."""
+        return self.insert(profile, "tap", remove_at)
+
+    def remove_card(self):
+        """The card leaves the reader (or the field); the board gives up on any APDU outstanding."""
+        with self._cond:
+            self.emv_card = None
+        self.send({"card_removed": True})
+
+    def apdu_count(self, prefix):
+        """How many commands began with these hex digits ("80AE": GENERATE AC, "80AE40": asking a TC)."""
+        prefix = prefix.upper().replace(" ", "")
+        return sum(1 for a in list(self.apdus) if a["c"].startswith(prefix))
 
     # observation ------------------------------------------------------------------------------
     def screen_text(self):

@@ -4,6 +4,7 @@ keyboard as the terminal's keypad. User guide: docs/simterm.md.
 
     python -m tools.simterm [--lang fr|en] [--heap 64K] [--code py|mpy|romfs] [--dir var/sim]
     python -m tools.simterm --script "12500,OK,card:visa_ok,wait:approved,OK,receipts:2"
+    python -m tools.simterm --script "12500,OK,insert,wait:approved,remove"      # a chip card
 
 Everything lives under the sim directory (--dir, else $WASL_SIM_DIR, else var/sim): acq/ (simulator
 state and ledger), term/ (terminal data: params, journal flash image, firmware.log) and receipts/ (NNNN.txt and
@@ -25,6 +26,8 @@ from tools.simlink import ROOT, AcqSim, Firmware, HarnessError, load_cards
 POLL_S = 0.05           # main loop period: 20 redraw checks a second
 ESC_WAIT_S = 0.05       # how long a lone Esc waits for the rest of an escape sequence
 FIRMWARE_KEYS = {"OK", "CANCEL", "CLEAR", "F1", "F2", "F3", "F4", "MENU", "UP", "DOWN"}
+CHIP_CARD = "emv_visa_cvn18"        # `i`: the default chip card (host_tests/cards/, PIN 1234)
+TAP_CARD = "emv_contactless"        # `t`: the default contactless card
 
 # Keyboard bytes -> actions: ("key", name) goes to the firmware's keypad, the others are ours.
 KEYMAP = {
@@ -36,6 +39,7 @@ KEYMAP = {
     b"\x1b[A": ("key", "UP"), b"\x1bOA": ("key", "UP"), b"\x1b[B": ("key", "DOWN"), b"\x1bOB": ("key", "DOWN"),
     b"m": ("key", "MENU"), b"M": ("key", "MENU"),
     b"c": ("card",), b"C": ("card",), b"r": ("remove",), b"R": ("remove",),
+    b"i": ("insert",), b"I": ("insert",), b"t": ("tap",), b"T": ("tap",),
     b"q": ("quit",), b"Q": ("quit",), b"\x03": ("quit",),
 }
 KEYMAP.update({bytes([d]): ("key", chr(d)) for d in b"0123456789"})
@@ -49,7 +53,9 @@ HELP = [
     "F1-F4  F1-F4",
     "Up/Dn  UP / DOWN",
     "m      MENU",
-    "c      next test card",
+    "c      swipe next card",
+    "i      insert chip card",
+    "t      tap contactless",
     "r      remove card",
     "q      quit",
 ]
@@ -99,6 +105,26 @@ def mask_pan(pan):
     if not pan or len(pan) < 13:
         return "unreadable"
     return pan[:6] + "*" * (len(pan) - 10) + pan[-4:]
+
+
+def emv_card_pan(profile):
+    """The PAN of a virtual EMV card's profile (5A, else the track 2 equivalent 57), for masking."""
+    for app in profile.get("apps", []):
+        recs = [r for r in app.get("records", {}).values() if isinstance(r, dict)]
+        recs.append(app.get("gpo_extra", {}))
+        for rec in recs:
+            if "5A" in rec:
+                return rec["5A"].upper().rstrip("F")
+        for rec in recs:
+            if "57" in rec:
+                return rec["57"].upper().split("D")[0]
+    return None
+
+
+def emv_profiles():
+    from tools.virtual.emvcard import profile_names
+
+    return profile_names()
 
 
 def shown_path(path):
@@ -161,6 +187,9 @@ class Session:
         self.fw.start()
         self.status = "acquirer simulator on port %d; terminal data in %s" % (
             self.acq.port, shown_path(os.path.join(a.dir, "term")))
+        if self.fw.key_facts:       # first start of this terminal: it got its test keys
+            self.status += "; test keys injected (%s, KCV %s)" % (self.fw.key_facts["scheme"],
+                                                                  self.fw.key_facts["ik_kcv"])
 
     def stop(self):
         if self.fw:
@@ -183,6 +212,17 @@ class Session:
         self.status = "card %s %s %s - %s" % (name, mask_pan(card_pan(card["track2"])), card.get("entry", "swipe"),
                                                card.get("label", ""))
 
+    def present_chip(self, entry, name=None):
+        """Insert a virtual EMV card (entry "chip") or tap one ("tap"): CHIP_CARD / TAP_CARD by default."""
+        name = name or (TAP_CARD if entry == "tap" else CHIP_CARD)
+        card = self.fw.insert(name, entry)
+        self.status = "%s %s %s - %s" % ("tapped" if entry == "tap" else "inserted", name,
+                                         mask_pan(emv_card_pan(card.p)), card.p.get("label", ""))
+
+    def remove_card(self):
+        self.fw.remove_card()
+        self.status = "card removed"
+
     def act(self, action):
         """Handle one keyboard action; False means quit."""
         kind = action[0]
@@ -193,9 +233,12 @@ class Session:
             self.last_key = action[1]
         elif kind == "card":
             self.present_card()
+        elif kind == "insert":
+            self.present_chip("chip")
+        elif kind == "tap":
+            self.present_chip("tap")
         elif kind == "remove":
-            self.fw.send({"card_removed": True})
-            self.status = "card removed"
+            self.remove_card()
         else:
             self.status = "unknown key %r" % action[1].decode("utf-8", "replace")
         return True
@@ -331,15 +374,18 @@ def interactive(session):
                 shown = snap
 
 
-def script_steps(text, cards):
+def script_steps(text, cards, emv=None):
     """'12500,OK,card:visa_ok,wait:approved' -> [('keys', '12500'), ('keys', 'OK'), ...]"""
     steps = []
+    emv = emv_profiles() if emv is None else emv
     for tok in (t.strip() for t in text.split(",")):
         kind, _, arg = tok.partition(":")
         if tok.isdigit() or tok in FIRMWARE_KEYS:
             steps.append(("keys", tok))
         elif kind == "card" and arg in cards:
             steps.append(("card", arg))
+        elif kind in ("insert", "tap") and (not arg or arg in emv):
+            steps.append((kind, arg or None))
         elif kind == "wait" and arg:
             steps.append(("wait", arg))
         elif kind == "receipts" and arg.isdigit() or kind == "sleep" and re.match(r"^\d+(\.\d+)?$", arg):
@@ -347,8 +393,8 @@ def script_steps(text, cards):
         elif tok == "remove":
             steps.append(("remove", None))
         else:
-            raise SystemExit("simterm: bad script step %r (digits, %s, card:NAME, wait:STATE, "
-                             "receipts:N, sleep:S, remove)" % (tok, "/".join(sorted(FIRMWARE_KEYS))))
+            raise SystemExit("simterm: bad script step %r (digits, %s, card:NAME, insert[:EMV], tap[:EMV], "
+                             "remove, wait:STATE, receipts:N, sleep:S)" % (tok, "/".join(sorted(FIRMWARE_KEYS))))
     return steps
 
 
@@ -362,8 +408,11 @@ def run_script(session, steps, timeout=20):
         elif kind == "card":
             session.present_card(arg)
             print(session.status, flush=True)
+        elif kind in ("insert", "tap"):
+            session.present_chip("tap" if kind == "tap" else "chip", arg)
+            print(session.status, flush=True)
         elif kind == "remove":
-            fw.send({"card_removed": True})
+            session.remove_card()
         elif kind == "wait":
             mark = fw.wait_state(arg, timeout, since=mark)
         elif kind == "receipts":

@@ -1,6 +1,8 @@
 # The desktop board: the firmware on the MicroPython unix port, its devices virtual.
 # Inputs arrive and outputs leave as JSON lines on stdin/stdout (docs/sim-protocol.md);
 # logs go to stderr. Storage is the host directory named by WASL_DATA.
+# The chip / contactless card itself lives in the harness (tools/virtual/emvcard.py): the board's
+# reader only carries APDUs over the control channel.
 import asyncio
 import gc
 import json
@@ -9,13 +11,15 @@ import select
 import sys
 import time
 import vfs
+from micropython import const
 
 from wasl import log
 from wasl.drivers.escpos import EscPos
 from wasl.hw import Clock, Hardware
 
-KEYS = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9",
-        "OK", "CANCEL", "CLEAR", "F1", "F2", "F3", "F4", "MENU", "UP", "DOWN")
+# The keypad's key names, between spaces. A string, not a tuple: a tuple of strings in a compiled module
+# is made of 20 string objects in the heap (800 bytes); this stays in the image.
+_KEYS = const(" 0 1 2 3 4 5 6 7 8 9 OK CANCEL CLEAR F1 F2 F3 F4 MENU UP DOWN ")
 
 
 def emit(obj):
@@ -45,41 +49,36 @@ class SimUart:
     """The host end of a UART: bytes written by a driver go to the harness's virtual device
     (tools/virtual/) in chunks of at most 192 bytes, like a UART's TX FIFO, and on flush()
     (machine.UART.flush() waits for the bytes to leave on the device). Like a real UART driver it
-    allocates nothing per byte: the chunk is hex-encoded into a buffer made once."""
+    allocates nothing per byte: each byte is hex-encoded as it is written, into a buffer made once."""
 
     def __init__(self, port, size=192):
-        self._buf = bytearray(size)
-        self._mv = memoryview(self._buf)
         self._hex = bytearray(2 * size)
         self._head = ('{"ev": "uart", "port": "%s", "data": "' % port).encode()
-        self._n = 0
+        self._n = 0     # hex digits waiting in _hex
 
     def write(self, data):
-        done = 0
-        total = len(data)
-        size = len(self._buf)
-        while done < total:
-            take = min(size - self._n, total - done)
-            self._mv[self._n:self._n + take] = data[done:done + take]
-            self._n += take
-            done += take
-            if self._n == size:
+        hx = self._hex
+        full = len(hx)
+        n = self._n
+        for i in range(len(data)):
+            b = data[i]
+            hx[n] = _HEX[b >> 4]
+            hx[n + 1] = _HEX[b & 15]
+            n += 2
+            if n == full:
+                self._n = n
                 self.flush()
-        return total
+                n = 0
+        self._n = n
+        return len(data)
 
     def flush(self):
         n = self._n
         if not n:
             return
-        buf = self._buf
-        hx = self._hex
-        for i in range(n):
-            b = buf[i]
-            hx[2 * i] = _HEX[b >> 4]
-            hx[2 * i + 1] = _HEX[b & 15]
         out = sys.stdout.buffer
         out.write(self._head)
-        out.write(memoryview(hx)[:2 * n])
+        out.write(memoryview(self._hex)[:n])
         out.write(b'"}\n')
         self._n = 0
 
@@ -167,9 +166,21 @@ def powerfail_from_env():
 
 JOURNAL_ROOT = "/flash"
 
+# the card reader's answer state (SimBoard._rx_st); a number >= 0 is an answer of that many bytes
+_IDLE = const(-1)   # no command outstanding: an answer line now is stale, and ignored
+_WAIT = const(-2)   # a command went out; its answer is awaited
+_BAD = const(-3)    # the answer was garbled or too long: a reader failure
+_RAPDU = const(b'{"rapdu":')   # an answer line: decoded as it arrives, never held as a line
+_LINE = const(128)  # longest control line (answer lines aside); the rest of the buffer is scratch
+
 
 class SimBoard(Hardware):
+    """The desktop board. It is its own card reader (hw.reader is hw): the chip / contactless reader
+    is only the APDU transport of the EMV kernel (docs/emv.md, section 3), the card lives in the
+    harness, and a separate object would cost the heap a class for one method."""
+
     name = "sim"
+    apdu_timeout_ms = 5000    # no answer from the card in this time: it is treated as removed
 
     def __init__(self):
         Hardware.__init__(self)
@@ -179,7 +190,81 @@ class SimBoard(Hardware):
         self.storage_root = os.getenv("WASL_DATA") or "var/sim"
         self.journal_root = mount_flash(self.storage_root)
         self.powerfail = powerfail_from_env()
-        self._line = bytearray(512)   # control-channel line buffer, made at boot with the other buffers
+        self.key_inbox = self.storage_root + "/keys"   # where tools/keyinject.py drops a key block
+        self.reader = self
+        self.card_present = False     # a chip card is in the reader, or a card in the field
+        # The control channel's one buffer, made at boot with the other buffers: control lines are
+        # assembled in its first _LINE bytes; an answer line (the only long one) is decoded into it
+        # from the start as it arrives (256 data bytes + SW1 SW2 at most); a command's hex goes out
+        # through its tail.
+        self._rx = bytearray(258)
+        self._rx_st = _IDLE
+
+    @property
+    def secure_storage(self):
+        """The sim's stand-in for the encrypted NVS holding the terminal's KBPK and DUKPT state
+        (docs/keys.md): wasl.crypto.storage.FileSecureStorage, files in <WASL_DATA>/secure. Made on
+        first use."""
+        s = getattr(self, "_secure", None)
+        if s is None:
+            from wasl.crypto.storage import FileSecureStorage
+
+            s = self._secure = FileSecureStorage(self.storage_root + "/secure")
+        return s
+
+    @secure_storage.setter
+    def secure_storage(self, s):    # None (wasl.hw.Hardware's default) means: the files above
+        self._secure = s
+
+    async def exchange(self, capdu):
+        """hw.reader.exchange(): send a command APDU to the card, return its answer, SW1 SW2 included.
+
+        The command goes out as one {"ev": "apdu", "c": hex} event; the harness's {"rapdu": hex} line
+        is decoded by the control-channel task straight into _rx, which this polls every 10 ms like
+        the rest of the board. The answer is a memoryview of _rx, valid until the caller next awaits
+        (the kernel copies what it keeps before that): the control-channel task reads no further
+        line until the answer is collected here. The card leaving ({"card_removed"} line), or no
+        answer within apdu_timeout_ms, raises the kernel's CardRemoved; a garbled or oversized answer
+        raises OSError (a reader failure)."""
+        why = "no card"
+        n = _IDLE
+        if self.card_present:
+            why = None
+            buf = self._rx
+            out = sys.stdout.buffer
+            out.write(b'{"ev": "apdu", "c": "')
+            total = len(capdu)
+            i = 0
+            while i < total:          # hex through the buffer's tail, (258 - 128) / 2 bytes at a time
+                j = _LINE
+                for p in range(i, min(i + 65, total)):
+                    b = capdu[p]
+                    buf[j] = _HEX[b >> 4]
+                    buf[j + 1] = _HEX[b & 15]
+                    j += 2
+                out.write(memoryview(buf)[_LINE:j])
+                i += 65
+            self._rx_st = _WAIT
+            out.write(b'"}\n')
+            start = time.ticks_ms()
+            try:
+                while self._rx_st == _WAIT:
+                    if not self.card_present:
+                        why = "card removed"
+                        break
+                    if time.ticks_diff(time.ticks_ms(), start) >= self.apdu_timeout_ms:
+                        why = "no answer"
+                        break
+                    await asyncio.sleep_ms(10)
+            finally:                  # collected, given up or cancelled: the channel reads on
+                n = self._rx_st
+                self._rx_st = _IDLE
+        if why:
+            from wasl.emv.apdu import CardRemoved   # loaded with the kernel already
+            raise CardRemoved(why)
+        if n < 0:
+            raise OSError(5)          # EIO: the reader could not read the answer
+        return memoryview(self._rx)[:n]
 
     def trace(self, kind, value):
         if kind == "state":
@@ -204,40 +289,83 @@ class SimBoard(Hardware):
         if not isinstance(cmd, dict):
             return
         if "key" in cmd:
-            if cmd["key"] in KEYS:
-                self.events.post(("key", cmd["key"]))
+            k = cmd["key"]
+            if isinstance(k, str) and k and " " not in k and " %s " % k in _KEYS:
+                self.events.post(("key", k))
             else:
-                log.warn("sim", "unknown key %r ignored", cmd["key"])
+                log.warn("sim", "unknown key %r ignored", k)
         elif "card" in cmd:
             if isinstance(cmd["card"], dict):
                 self.events.post(("card", cmd["card"]))
             else:
                 log.warn("sim", "card event without data ignored")
+        elif "chip" in cmd:
+            c = cmd["chip"]
+            c = c.get("entry", "chip") if isinstance(c, dict) else None
+            if c == "chip" or c == "tap":
+                self.card_present = True
+                self.events.post(("card", {"entry": c}))
+            else:
+                log.warn("sim", "bad chip event ignored")
         elif "card_removed" in cmd:
+            self.card_present = False
             self.events.post(("card_removed",))
         elif "quit" in cmd:
             self.events.stop()
 
     async def _read_stdin(self):
-        """Poll stdin every 10 ms like a keypad scan; assemble lines in a buffer made once."""
+        """Poll stdin every 10 ms like a keypad scan; assemble lines in a buffer made once. An answer
+        line {"rapdu": "<hex>"} is decoded into the same buffer as it arrives; once an answer is
+        complete, nothing more is read until exchange() has collected it. mode: 0 a line, 1 an
+        answer's opening quote awaited, 2 its hex digits, 3 the rest of its line, 4 the rest of a
+        garbled one. k: hex digits decoded, -1 when the answer is not taken (stale, garbled or too
+        long)."""
         poller = select.poll()
         poller.register(sys.stdin, select.POLLIN)
-        line = self._line
+        rx = self._rx
         one = bytearray(1)
-        n = 0
+        n = mode = k = 0
         src = sys.stdin.buffer
         while True:
-            while poller.poll(0):
+            while self._rx_st < 0 and poller.poll(0):
                 if not src.readinto(one):
                     self.events.stop()   # end of input: stop like a 'quit'
                     return
-                if one[0] == 10:
-                    if n:
-                        self._command(bytes(line[:n]))
-                    n = 0
-                elif n < len(line):
-                    line[n] = one[0]
+                c = one[0]
+                if c == 10:
+                    if mode:
+                        if self._rx_st == _WAIT:
+                            self._rx_st = k >> 1 if mode == 3 and k >= 4 and not k & 1 else _BAD
+                    elif n:
+                        self._command(bytes(rx[:n]))
+                    n = mode = 0
+                elif mode == 2:
+                    if c == 34:
+                        mode = 3
+                    elif k >= 0:
+                        c |= 32
+                        c = c - 48 if 48 <= c <= 57 else c - 87 if 97 <= c <= 102 else -1
+                        if c < 0 or k >> 1 >= len(rx):
+                            k = -1
+                        else:
+                            if k & 1:
+                                rx[k >> 1] |= c
+                            else:
+                                rx[k >> 1] = c << 4
+                            k += 1
+                elif mode == 1:
+                    if c == 34:
+                        mode = 2
+                    elif c != 32:
+                        mode = 4
+                elif mode:
+                    pass
+                elif n < _LINE:       # longer lines are cut, then refused as bad JSON
+                    rx[n] = c
                     n += 1
+                    if n == len(_RAPDU) and rx[:n] == _RAPDU:
+                        mode = 1
+                        k = 0 if self._rx_st == _WAIT else -1
             await asyncio.sleep_ms(10)
 
     def shutdown(self, code):
