@@ -24,10 +24,13 @@ def test_scenario(path):
     _check(run_file(path))
 
 
-# The firmware's heap budget for a sale on the 64-bit unix port, code in ROMFS: issue 2's 64 KB. The
-# image's own cost is added by the runner (tools.simlink.image_heap_cost, checked below), so the figure
-# is the firmware's. docs/benchmarks.md has the smallest passing heap and the figure after a menu visit.
-HEAP_BUDGET_KB = 64
+# The firmware's heap budget for a sale on the 64-bit unix port, code in ROMFS, with the terminal's DUKPT
+# key store loaded (every message MACed). Issue 2's skeleton met 64 KB (commit 70d55ad); the key store and
+# the interned names of the payment security (issue 4) brought the smallest passing heap to 92-95 KB,
+# mostly through MicroPython's name table doubling (7 KB at once past about 630 names):
+# docs/benchmarks.md and docs/architecture.md. The runner adds the ROMFS image's own cost
+# (tools.simlink.image_heap_cost, checked below), so the figure is the firmware's.
+HEAP_BUDGET_KB = 100
 
 
 def test_approved_sale_within_heap_budget_from_romfs():
@@ -79,3 +82,36 @@ def test_scenario_runner_fails_when_an_expectation_fails(tmp_path):
     path.write_text(json.dumps(sc))
     summary = run_file(str(path))
     assert not summary["passed"] and summary["failed_step"] == 7
+
+
+def test_security_sweep_catches_a_pin_or_a_key_in_the_log(tmp_path):
+    """The checks run after every scenario are not a rubber stamp: after a real chip sale with PIN, a log
+    line holding the PIN, or the KBPK in hex, or a full PAN in the journal's place, fails the run."""
+    from tools.scenario import Run
+    from tools.simlink import HarnessError
+
+    with open(os.path.join(HERE, "scenarios", "chip_sale_pin.json")) as f:
+        sc = json.load(f)
+    run = Run(sc, str(tmp_path))
+    try:
+        run.setup()
+        for st in sc["steps"]:
+            run.step(st)
+        run.invariants()                        # clean as it is
+        assert run.pins_typed == {"1234"}
+        log = run.fw.log_path
+        with open(os.path.join(str(tmp_path), "term", "secure", "kbpk"), "rb") as f:
+            kbpk_hex = f.read().hex()
+        for leak in ("INF sale: pin 1234 entered\n", "DBG keys: %s\n" % kbpk_hex,
+                     "INF sale: card 4761739001010010\n"):
+            with open(log) as f:
+                before = f.read()
+            with open(log, "a") as f:
+                f.write(leak)
+            with pytest.raises(HarnessError):
+                run.invariants()
+            with open(log, "w") as f:
+                f.write(before)
+        run.invariants()
+    finally:
+        run.teardown()

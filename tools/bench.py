@@ -1,10 +1,10 @@
-"""Benchmarks: heap floor of a sale, boot time, ISO 8583 codec speed, receipt size, code size.
+"""Benchmarks: heap floor of a sale, boot time, ISO 8583 codec speed, EMV and crypto time, receipt size, code size.
 
     python -m tools.bench [--quick] [--out docs/benchmarks.md] [--only boot-romfs,codec-0200]
 
 Prints one markdown table (figure, result, target, met or not, command that reproduces it) and writes it
-with the date and the machine. --quick runs fewer repetitions and a narrower heap search (about a minute);
---only measures the named figures and writes nothing unless --out is given.
+with the date and the machine. --quick runs fewer repetitions and a narrower heap search, without the
+menu and chip heap searches; --only measures the named figures and writes nothing unless --out is given.
 """
 import argparse
 import contextlib
@@ -54,7 +54,7 @@ class Bench:
         self.quick = quick
         self.runs = 3 if quick else 5
         self.seconds = 0.2 if quick else 1.0
-        self.heap_range = (48, 96) if quick else (32, 160)
+        self.heap_range = (56, 136) if quick else (32, 192)
         self.rows = []
 
     def row(self, key, figure, result, target="—", met=None, command=None):
@@ -188,6 +188,31 @@ class Bench:
         self.row("codec-upy", "ISO 8583 0200 encode+decode, MicroPython unix port",
                  f"{float(out.stdout):,.0f} msg/s")
 
+    # 3b. card security: the EMV kernel and the cryptography, per transaction on the unix port -----------
+    def _upy_json(self, script, *args):
+        env = dict(os.environ, MICROPYPATH=".frozen:" + os.path.join(ROOT, "firmware"))
+        out = subprocess.run([MICROPYTHON, os.path.join(ROOT, script)] + [str(a) for a in args], env=env,
+                             cwd=ROOT, capture_output=True, text=True, check=True, timeout=300)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    def emv_cpu(self):
+        res = self._upy_json("tools/virtual/emvbench.py", 20 if self.quick else 200)
+        for name, what in (("visa_online_approved", "contact, online PIN, 12 APDUs"),
+                           ("contactless_online", "contactless, 4 APDUs")):
+            t = res["transactions"][name]
+            self.row("emv-cpu", "EMV kernel CPU per transaction (%s), unix port" % what,
+                     "%.2f ms median, %.2f ms min; %d B allocated" % (
+                         t["cpu_us_median"] / 1000, t["cpu_us_min"] / 1000, t["alloc_bytes"]))
+
+    def crypto_cpu(self):
+        t = self._upy_json("tools/upy/cryptobench.py", 20 if self.quick else 200)
+        self.row("crypto-cpu", "Crypto per transaction (DUKPT keys + state saved, PIN block, MAC both ways), "
+                 "unix port", "%.2f ms median, %.2f ms min; %d B allocated" % (
+                     t["cpu_us_median"] / 1000, t["cpu_us_min"] / 1000, t["alloc_bytes"]))
+
+    def heap_chip_sale_romfs(self):
+        self.heap_row("heap-chip-sale-romfs", "chip_sale_pin.json", "romfs", 48)
+
     # 4. receipts -------------------------------------------------------------------------------------
     def receipt(self):
         with tempfile.TemporaryDirectory(prefix="wasl-bench-") as tmp, AcqSim(os.path.join(tmp, "acq")) as acq, \
@@ -225,10 +250,14 @@ class Bench:
 FIGURES = {
     "heap-sale-romfs": Bench.heap_sale_romfs, "heap-sale-mpy": Bench.heap_sale_mpy,
     "heap-cancel-romfs": Bench.heap_cancel_romfs, "heap-menu-sale-romfs": Bench.heap_menu_sale_romfs,
+    "heap-chip-sale-romfs": Bench.heap_chip_sale_romfs, "emv-cpu": Bench.emv_cpu, "crypto-cpu": Bench.crypto_cpu,
     "boot-py": Bench.boot_py, "boot-mpy": Bench.boot_mpy, "boot-romfs": Bench.boot_romfs,
     "codec-0200": Bench.codec_0200, "codec-0210": Bench.codec_0210, "codec-upy": Bench.codec_upy,
     "receipt": Bench.receipt, "size": Bench.size,
 }
+
+
+QUICK_SKIPS = ("heap-menu-sale-romfs", "heap-chip-sale-romfs")
 
 
 @contextlib.contextmanager
@@ -291,7 +320,8 @@ def main(argv=None):
     ap.add_argument("--out", help="markdown file to write (default docs/benchmarks.md, none with --only)")
     ap.add_argument("--only", help="comma-separated figures: " + ", ".join(FIGURES))
     a = ap.parse_args(argv)
-    keys = a.only.split(",") if a.only else list(FIGURES)
+    # --quick leaves out the slowest heap searches (a whole menu visit or chip transaction per step)
+    keys = a.only.split(",") if a.only else [k for k in FIGURES if not (a.quick and k in QUICK_SKIPS)]
     unknown = [k for k in keys if k not in FIGURES]
     if unknown:
         ap.error("unknown figure %s (choose from %s)" % (", ".join(unknown), ", ".join(FIGURES)))

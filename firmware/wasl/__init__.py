@@ -20,3 +20,12 @@ def unload(*names):
         pkg = sys.modules.get(parent)
         if pkg is not None and getattr(pkg, child, None) is mod:
             delattr(pkg, child)
+
+
+def unload_package(prefix):
+    """Drop a package and every module under it (e.g. "wasl.emv" after a chip transaction)."""
+    import sys
+
+    names = [n for n in sys.modules if n == prefix or n.startswith(prefix + ".")]
+    names.sort(reverse=True)          # submodules before their package
+    unload(*names)

@@ -3,7 +3,7 @@ import asyncio
 import gc
 import sys
 
-from wasl import VERSION, log, unload
+from wasl import VERSION, log, unload, unload_package
 from wasl.host.iso8583 import Codec
 from wasl.host.link import Link, tls_context
 from wasl.txn.batch import Batch
@@ -21,7 +21,8 @@ def idle_rows(term):
     ui = term.ui
     _, lt = term.times()
     clock = "%02d/%02d %02d:%02d" % (lt[2], lt[1], lt[3], lt[4])
-    return (ui.lr(ui.t("app_title"), clock), term.params.merchant_name, "", ui.t("idle_hint"))
+    warn = ui.t("keys_missing") if term.keys is None and term.params.keys_required else ""
+    return (ui.lr(ui.t("app_title"), clock), term.params.merchant_name, warn, ui.t("idle_hint"))
 
 
 async def idle_loop(term):
@@ -71,6 +72,30 @@ async def merchant_menu(term):
         unload_since(before)
 
 
+def load_keys(hw):
+    """The DUKPT key store (PIN blocks and MACs), or None: no secure storage on this board, no key
+    injected, or a damaged state (the terminal then needs a key injection: docs/keys.md)."""
+    if hw.secure_storage is None or not hw.secure_storage.get("kbpk"):
+        # no key block protection key, so no key: the key store (and the names it would intern for
+        # good) is not even loaded
+        log.warn("keys", "no key block protection key: no PIN entry, no MAC")
+        return None
+    from wasl.crypto.keystore import KeyStore, KeyStoreError
+
+    ks = KeyStore(hw.secure_storage, inbox=hw.key_inbox)
+    try:
+        if ks.load():
+            st = ks.status()
+            log.info("keys", "%s, KSN %s, key check value %s", st["scheme"], st["ksn"], st["ik_kcv"])
+            return ks
+        log.warn("keys", "no DUKPT key injected: no PIN entry, no MAC")
+    except KeyStoreError as e:
+        log.error("keys", "key store unusable (%s): %s", e.reason, e)
+    ks = KeyStore = KeyStoreError = None
+    unload_package("wasl.crypto")      # no key: the cryptography leaves RAM
+    return None
+
+
 async def out_of_service(ui, err):
     """Parameters unusable: say so, name the parameter, and wait for a technician."""
     log.error("boot", "out of service: %s", err)
@@ -96,7 +121,7 @@ async def run(hw, codec, ctx):
 
     journal = Journal(hw.journal_root, powerfail=hw.powerfail)
     recovery.repair_journal(journal)
-    term = Terminal(hw, p, Batch(journal), codec, Link.from_params(ctx, p), ui)
+    term = Terminal(hw, p, Batch(journal), codec, Link.from_params(ctx, p), ui, load_keys(hw))
     p.host_ca = None   # parsed into the TLS context: the DER copy is not needed again
     log.info("boot", "Wasl %s terminal %s ready, batch %06d", VERSION, p.terminal_id, term.batch.number)
     await recovery.recover(term)

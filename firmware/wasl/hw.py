@@ -6,6 +6,9 @@
 #   clock         object with time() (seconds) and gmtime(seconds) -> tuple
 #   storage_root  directory holding params.json and small settings files
 #   journal_root  directory on a power-safe file system (littlefs) holding the journal
+#   reader        APDU transport of the chip / contactless reader (async exchange(capdu) -> rapdu), or None
+#   secure_storage  get/put/delete of small secrets (encrypted NVS on the ESP32): the key store's, or None
+#   key_inbox     directory where an injected TR-31 key block waits for the next boot, or None
 import time
 
 from wasl.events import EventQueue
@@ -33,6 +36,9 @@ class Hardware:
         self.storage_root = ""
         self.journal_root = ""
         self.powerfail = None   # journal write hook for power-cut tests (sim only)
+        self.reader = None
+        self.secure_storage = None
+        self.key_inbox = None
 
     def trace(self, kind, value):
         """Observable milestones (boot, UI state) for harnesses; no-op on a real board."""

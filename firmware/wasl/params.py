@@ -22,8 +22,9 @@ def _get(doc, path, kind, default=None, required=True):
         cur = cur[part]
     if kind is int and (not isinstance(cur, int) or isinstance(cur, bool)):
         raise ParamError(path, "parameter %s must be a whole number" % path)
-    if kind in (bool, list) and not isinstance(cur, kind):
-        raise ParamError(path, "parameter %s must be %s" % (path, "true or false" if kind is bool else "a list"))
+    if kind in (bool, list, dict) and not isinstance(cur, kind):
+        raise ParamError(path, "parameter %s must be %s" % (
+            path, "true or false" if kind is bool else "a list" if kind is list else "an object"))
     if kind is str and not isinstance(cur, str):
         raise ParamError(path, "parameter %s must be text" % path)
     return cur
@@ -82,6 +83,10 @@ def check(p, doc):
         raise ParamError("billers", "billers must be 1 to 9 codes of 1 to 8 letters")
     p.language = _get(doc, "language", str, "fr", required=False)
     p.tz_offset_min = _get(doc, "tz_offset_min", int, 60, required=False)
+    p.keys_required = _get(doc, "keys_required", bool, True, required=False)
+    p.fallback = _get(doc, "fallback", bool, True, required=False)
+    p.manual_entry = _get(doc, "manual_entry", bool, False, required=False)
+
     p.idle_timeout_s = _get(doc, "timeouts.entry_s", int, 60, required=False)
     p.card_timeout_s = _get(doc, "timeouts.card_s", int, 60, required=False)
     p.result_timeout_s = _get(doc, "timeouts.result_s", int, 30, required=False)

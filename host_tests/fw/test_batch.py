@@ -174,6 +174,36 @@ def test_pending_cleared_by_rev():
     with_batch(recs, check)
 
 
+def test_card_refusal_after_approval_rearms_the_reversal():
+    # chip: the host approved, the card's second GENERATE AC refused ("crd"): the sale leaves the totals,
+    # its reversal is armed again; the reversal's acknowledgement clears it; replay agrees; upload skips it
+    recs = done(SALE, approved(1))
+
+    def check(j, b):
+        assert totals(b) == (1, 10000, 0, 0) and b.pending is None
+        b.record({"e": "crd", "s": 1})
+        assert totals(b) == (0, 0, 0, 0)
+        assert b.pending is b.current and b.current["crd"] == 1
+        b.record({"e": "crd", "s": 1})            # a repeated record changes nothing
+        assert totals(b) == (0, 0, 0, 0)
+        b2 = Batch(Journal(j.path[:-len("/journal")]))
+        assert b2.pending["s"] == 1 and totals(b2) == (0, 0, 0, 0)
+        b2.record({"e": "rev", "s": 1, "rc": "00"})
+        assert b2.pending is None
+        b3 = Batch(Journal(j.path[:-len("/journal")]))
+        assert b3.pending is None and totals(b3) == (0, 0, 0, 0)
+        assert [t.get("reversed") for t in transactions(b3)] == [True]
+    with_batch(recs, check)
+
+
+def test_card_refusal_of_a_declined_transaction_changes_nothing():
+    recs = done(DECLINED, declined(4)) + [{"e": "crd", "s": 4}]
+
+    def check(j, b):
+        assert b.pending is None and totals(b) == (0, 0, 0, 0) and "crd" not in b.current
+    with_batch(recs, check)
+
+
 def test_sent_or_rep_for_another_stan_is_ignored():
     recs = [txn(s=1, i=1), sent(7), approved(7)]
 

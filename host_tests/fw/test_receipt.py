@@ -317,3 +317,25 @@ def test_report_widths_every_language():
         for b in (FakeBatch(), big):
             for final in (False, True):
                 check_lines((lang, final), report(final, lang, b))
+
+
+def test_chip_receipt_names_the_application_and_the_pin():
+    t = record(aid="A0000000031010", al="VISA", cv="pin")
+    got = texts(t)
+    assert any(x.startswith("VISA") and x.endswith("CHIP") for x in got), got
+    assert "AID" + " " * 15 + "A0000000031010" in got
+    assert "PIN VERIFIED" in got and "SIGNATURE:" not in got
+
+
+def test_signature_line_on_the_merchant_copy_only():
+    t = record(entry="swipe", cv="sig")
+    assert "SIGNATURE:" in texts(t, "m") and "_" * 32 in texts(t, "m")
+    assert "SIGNATURE:" not in texts(t, "c")
+    assert "SIGNATURE:" not in texts(record(approved=False, entry="swipe", cv="sig"), "m")
+
+
+def test_host_approved_card_refused_prints_declined():
+    t = record(aid="A0000000031010", al="VISA", cv="pin", crd=1)
+    got = texts(t)
+    assert "DECLINED" in got and "DECLINED BY CARD" in got
+    assert "APPROVED" not in got and "PIN VERIFIED" not in got

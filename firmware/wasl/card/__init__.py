@@ -27,7 +27,7 @@ class Card:
         self.expiry = expiry              # YYMM
         self.service_code = service_code
         self.track2 = track2
-        self.entry = entry                # 'swipe' | 'chip' | 'tap' | 'manual'
+        self.entry = entry                # 'swipe' | 'chip' | 'tap' | 'manual' | 'fallback'
 
     @property
     def masked_pan(self):

@@ -17,7 +17,7 @@ def luhn_ok(pan):
     return total % 10 == 0
 
 
-ENTRIES = ("swipe", "chip", "tap", "manual")
+ENTRIES = ("swipe", "chip", "tap", "manual", "fallback")
 
 
 def parse_track2(data, entry):

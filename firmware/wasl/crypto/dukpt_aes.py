@@ -20,7 +20,7 @@ except ImportError:  # CPython
         return x
 
 from wasl.crypto import aes
-from wasl.crypto.util import get_u32, hexu, put_u32, wipe
+from wasl.crypto.util import Persistent, get_u32, hexu, put_u32, wipe
 
 # Key types: the algorithm indicator of the derivation data (X9.24-3 6.2.2, 6.3.2)
 KEY_2TDEA = const(0)
@@ -176,7 +176,7 @@ def _check_strength(key_type, derivation_len):
         raise DukptError("an AES-256 working key needs an AES-256 derivation key")
 
 
-class AesDukpt:
+class AesDukpt(Persistent):
     """The terminal's AES DUKPT state: initial key ID, transaction counter, 32 registers."""
 
     def __init__(self, storage=None):
@@ -339,26 +339,6 @@ class AesDukpt:
         for j in range(NUM_REG):
             self._in_use[j] = (m >> j) & 1
         self._regs[:] = blob[_STATE_HEAD:]
-
-    def save(self):
-        if self._storage is not None:
-            b = self.state()
-            try:
-                self._storage.save(b)
-            finally:
-                wipe(b)
-
-    def load(self):
-        """Restore the saved state, if the storage has one; returns whether it did."""
-        blob = self._storage.load() if self._storage is not None else None
-        if not blob:
-            return False
-        try:
-            self.restore(blob)
-        finally:
-            if isinstance(blob, bytearray):
-                wipe(blob)
-        return True
 
     def erase(self):
         """Forget every key (registers zeroed): the terminal needs a new initial key."""

@@ -10,7 +10,7 @@ except ImportError:  # CPython
         return x
 
 from wasl.crypto.des import TDES, crypt_block, key_schedule
-from wasl.crypto.util import hexu, wipe
+from wasl.crypto.util import Persistent, hexu, wipe
 
 NUM_REG = const(21)
 MAX_WORK = const(10)
@@ -147,7 +147,7 @@ def working_key(transaction_key, usage, out=None):
     return out
 
 
-class TdesDukpt:
+class TdesDukpt(Persistent):
     """The terminal's TDES DUKPT state: initial KSN, encryption counter, 21 future key registers."""
 
     def __init__(self, storage=None):
@@ -283,25 +283,6 @@ class TdesDukpt:
             self._in_use[j] = (m >> j) & 1
         self._regs[:] = blob[_STATE_HEAD:]
         self._loaded = True
-
-    def save(self):
-        if self._storage is not None:
-            b = self.state()
-            try:
-                self._storage.save(b)
-            finally:
-                wipe(b)
-
-    def load(self):
-        blob = self._storage.load() if self._storage is not None else None
-        if not blob:
-            return False
-        try:
-            self.restore(blob)
-        finally:
-            if isinstance(blob, bytearray):
-                wipe(blob)
-        return True
 
     def erase(self):
         wipe(self._regs)

@@ -19,7 +19,7 @@ from wasl.crypto.cmac import aes_cmac, aes_kcv
 from wasl.crypto.util import ct_equal, hexu, unhex, wipe
 
 INBOX_NAME = "dukpt.tr31"
-_KBPK = "kbpk"
+_KBPK = "kbpk"           # the name wasl.app.load_keys checks before loading this module
 _STATE = "dukpt"
 _MAGIC = b"WK"
 
@@ -32,71 +32,8 @@ class KeyStoreError(Exception):
         self.reason = reason
 
 
-# ---- secure storage (the board hook): get(name) -> bytes or None, put(name, bytes), delete(name) -----
-
-class FileSecureStorage:
-    """The sim's secure storage: one file per name in a directory, replaced atomically (write, rename).
-    Not secure at all: it stands in for the ESP32's encrypted NVS."""
-
-    def __init__(self, root):
-        self.root = root
-
-    def _path(self, name):
-        return self.root + "/" + name
-
-    def get(self, name):
-        try:
-            with open(self._path(name), "rb") as f:
-                return f.read()
-        except OSError:
-            return None
-
-    def put(self, name, data):
-        try:
-            os.mkdir(self.root)
-        except OSError:
-            pass
-        tmp = self._path(name) + ".tmp"
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-        os.rename(tmp, self._path(name))
-
-    def delete(self, name):
-        try:
-            os.remove(self._path(name))
-        except OSError:
-            pass
-
-
-class NvsSecureStorage:
-    """ESP32: blobs in NVS (esp32.NVS), meant for an NVS partition encrypted by the IDF's NVS encryption.
-    Nothing persists without commit(), so put() and delete() commit. (Plan: untested on a device.)"""
-
-    def __init__(self, namespace="wasl_keys", max_size=1200):
-        import esp32
-
-        self._nvs = esp32.NVS(namespace)
-        self._max = max_size
-
-    def get(self, name):
-        buf = bytearray(self._max)
-        try:
-            n = self._nvs.get_blob(name, buf)
-        except OSError:
-            return None
-        return bytes(buf[:n])
-
-    def put(self, name, data):
-        self._nvs.set_blob(name, data)
-        self._nvs.commit()
-
-    def delete(self, name):
-        try:
-            self._nvs.erase_key(name)
-            self._nvs.commit()
-        except OSError:
-            pass
+# ---- secure storage (the board hook): wasl/crypto/storage.py ----------------------------------------
+from wasl.crypto.storage import FileSecureStorage, NvsSecureStorage  # noqa: E402,F401  (re-exported)
 
 
 # ---- one transaction's working keys ------------------------------------------------------------------

@@ -47,3 +47,28 @@ def put_u32(b, off, v):
     b[off + 1] = (v >> 16) & 0xFF
     b[off + 2] = (v >> 8) & 0xFF
     b[off + 3] = v & 0xFF
+
+
+class Persistent:
+    """save() and load() for a DUKPT object: its state() / restore(blob) through self._storage, an object
+    with save(blob) and load() (or None: nothing persists). The state bytes are wiped after use."""
+
+    def save(self):
+        if self._storage is not None:
+            b = self.state()
+            try:
+                self._storage.save(b)
+            finally:
+                wipe(b)
+
+    def load(self):
+        """Restore the saved state, if the storage has one; returns whether it did."""
+        blob = self._storage.load() if self._storage is not None else None
+        if not blob:
+            return False
+        try:
+            self.restore(blob)
+        finally:
+            if isinstance(blob, bytearray):
+                wipe(blob)
+        return True

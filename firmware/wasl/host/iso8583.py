@@ -43,18 +43,18 @@ class Codec:
     """Encodes into one preallocated buffer; decode reads from any bytes-like object."""
 
     def __init__(self, spec, size=MAX_MESSAGE):
+        self.buf = self._buf = bytearray(size)   # also lends itself to the link for the reply
+        self._bitmap = bytearray(16)
         # field f: [format index + 1 (0: not in the spec) | length type << 4, max >> 8, max & 255]
-        from wasl.host.spec import parse_spec
-
         t = self._table = bytearray(3 * 129)
+        from wasl.host.spec import parse_spec   # the parse's garbage comes after the long-lived blocks
+
         for f, fmt, ltype, maxlen in parse_spec(spec):
             if not 2 <= f <= 128 or fmt not in _FORMATS or not 0 < maxlen < 65536:
                 raise CodecError("bad spec entry for field %d" % f)
             t[3 * f] = _FORMATS.index(fmt) + 1 | ltype << 4
             t[3 * f + 1] = maxlen >> 8
             t[3 * f + 2] = maxlen & 255
-        self.buf = self._buf = bytearray(size)   # also lends itself to the link for the reply
-        self._bitmap = bytearray(16)
 
     def field(self, f):
         """(format, length type, max length) of field f, or None when the spec lacks it."""

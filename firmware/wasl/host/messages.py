@@ -16,7 +16,7 @@ PROC = {
 }
 
 # POS entry mode (field 22): card input -> value. Position 3 '1' = terminal accepts online PIN.
-ENTRY_MODE = {"manual": "011", "swipe": "021", "chip": "051", "tap": "071"}
+ENTRY_MODE = {"manual": "011", "swipe": "021", "chip": "051", "tap": "071", "fallback": "801"}
 
 # Response codes (field 39). The words for each code are in the language tables under "rc_<code>"
 # (docs/host-interface.md, section 7); a code without words is shown as "rc_refused".
@@ -63,16 +63,21 @@ def _txn(params, t, utc):
     return f
 
 
-def financial(params, t, utc, card=None):
-    """0200 for a sale, void, refund or bill payment. `card` (wasl.card.track2.Card) for card-present."""
+def financial(params, t, utc, card=None, icc=None):
+    """0200 for a sale, void, refund or bill payment. `card` (wasl.card.Card) for card-present; `icc`:
+    the chip's field 55."""
     f = _txn(params, t, utc)
     f[25] = "00"
+    if "sq" in t:          # chip: the card sequence number (5F34)
+        f[23] = t["sq"]
     if card is not None:
         if card.entry == "manual":
             f[2] = card.pan
             f[14] = card.expiry
         else:
             f[35] = card.track2
+    if icc is not None:
+        f[55] = icc
     if "or" in t:          # void: the original's RRN and auth code; refund: the original's RRN
         f[37] = t["or"]
     if "oa" in t:
@@ -84,6 +89,8 @@ def reversal(params, t, utc):
     """0400 for transaction t: its own fields, no card data; 37 only if its reply came."""
     f = _txn(params, t, utc)
     f[25] = "00"
+    if "sq" in t:
+        f[23] = t["sq"]
     if t.get("r"):
         f[37] = t["r"]
     return f

@@ -9,6 +9,9 @@
 #         or (original RRN), oa (original auth code)
 #   sent  its request is about to leave: a reversal is armed (s)
 #   rep   a valid reply: s, rc, r (RRN), au (auth code) -- clears the armed reversal
+#   cok   chip: the card confirmed the host's approval of s (TC at the second GENERATE AC)
+#   crd   the card refused s after the host approved it (chip, second GENERATE AC): its reversal is
+#         armed again and it leaves the totals
 #   rev   the host acknowledged the reversal of s (rc)
 #   prt   a receipt copy of s was printed (c: "m" merchant, "c" customer, "d" duplicate)
 #   ctl   a STAN used by a message that is not a transaction (echo, inquiry, settlement) (s)
@@ -60,6 +63,16 @@ class Batch:
                     self.pending = None
                 if rec["rc"] == "00":
                     self._count(cur, 1)
+        elif e == "cok":
+            cur = self.current
+            if cur and cur["s"] == rec["s"]:
+                cur["cok"] = 1
+        elif e == "crd":
+            cur = self.current
+            if cur and cur["s"] == rec["s"] and cur.get("rc") == "00" and "crd" not in cur:
+                cur["crd"] = 1
+                self._count(cur, -1)
+                self.pending = cur
         elif e == "rev":
             if self.pending and self.pending["s"] == rec["s"]:
                 self.pending["rev"] = rec.get("rc", "")

@@ -33,7 +33,7 @@ def _money(p, amount):
 def txn_receipt(p, tr, t, copy, cols=32):
     """One copy of a transaction's receipt. `t` is its journal record with the outcome (rc, r, au).
     copy: "m" merchant, "c" customer, "d" duplicate (reprint of the merchant copy)."""
-    approved = t.get("rc") == "00"
+    approved = t.get("rc") == "00" and "crd" not in t
     for line in _header(p, tr, t["t"], cols):
         yield line
     if copy == "d":
@@ -46,7 +46,9 @@ def txn_receipt(p, tr, t, copy, cols=32):
         if t.get("cn"):
             yield ("l", "", t["cn"][:cols])
     yield ("l", "", _lr(tr["r_card"], t["p"], cols))
-    yield ("l", "", _lr("", tr["r_entry_" + t["m"]], cols))
+    yield ("l", "", _lr(t.get("al", ""), tr["r_entry_" + t["m"]], cols))
+    if t.get("aid"):
+        yield ("l", "", _lr(tr["r_aid"], t["aid"], cols))
     yield ("l", "", _lr(tr["r_batch"] + " %06d" % t["b"], tr["r_invoice"] + " %06d" % t["i"], cols))
     yield ("l", "", _lr(tr["r_stan"], "%06d" % t["s"], cols))
     if t.get("r"):
@@ -62,8 +64,17 @@ def txn_receipt(p, tr, t, copy, cols=32):
     yield ("r", "B" if len(amount) <= cols // 2 else "b", amount)
     yield ("l", "", "")
     yield ("c", "B", tr["approved"] if approved else tr["declined"])
-    if not approved:
+    if "crd" in t:
+        yield ("c", "", tr["card_declined"])
+    elif not approved:
         yield ("c", "", tr.get("rc_" + t.get("rc", ""), tr["rc_refused"]))
+    elif t.get("cv") == "pin":
+        yield ("c", "", tr["r_pin_ok"])
+    elif t.get("cv") == "sig" and copy != "c":
+        yield ("l", "", "")
+        yield ("l", "", tr["r_signature"])
+        yield ("l", "", "")
+        yield ("l", "", "_" * cols)
     yield ("l", "", "")
     yield ("c", "", tr["r_customer_copy"] if copy == "c" else tr["r_merchant_copy"])
     if copy == "c":

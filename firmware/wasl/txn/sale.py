@@ -1,25 +1,29 @@
 # Card transactions: SALE, REFUND and BILL PAYMENT share one path:
-#   pending reversal cleared -> amount -> card -> journal "new" -> 0200 (journal "sent" first) ->
-#   reply journaled -> result shown -> receipts (journal "prt" per copy).
+#   pending reversal cleared -> amount -> card (chip: EMV kernel; stripe: track 2) -> PIN if the card
+#   asks -> journal "new" -> 0200 (journal "sent" first) -> reply journaled -> (chip: the card's second
+#   GENERATE AC) -> result shown -> receipts (journal "prt" per copy).
 # The UI prompts, the host layer talks, the printer prints; this module decides.
-from wasl import log, unload
+from wasl import log, unload, unload_package
 from wasl.card import CardError
 from wasl.host.iso8583 import CodecError
 from wasl.host.link import LinkError
 from wasl.host.messages import APPROVED, stamp, text_key
 from wasl.txn import online
+from wasl.ui.screen import CANCELLED, TIMED_OUT
 
 
 class Terminal:
-    """What a transaction needs: hardware, parameters, batch (journal), codec, link and UI."""
+    """What a transaction needs: hardware, parameters, batch (journal), codec, link, UI and keys
+    (wasl.crypto.keystore.KeyStore with a DUKPT key loaded, or None)."""
 
-    def __init__(self, hw, params, batch, codec, link, ui):
+    def __init__(self, hw, params, batch, codec, link, ui, keys=None):
         self.hw = hw
         self.params = params
         self.batch = batch
         self.codec = codec
         self.link = link
         self.ui = ui
+        self.keys = keys
 
     def times(self):
         """(utc, local) time tuples from the board clock and the terminal's time-zone offset."""
@@ -48,28 +52,56 @@ async def ensure_no_reversal(term):
     return False
 
 
-def read_card(data, local):
-    """The reader's data as a checked wasl.card.Card (raise CardError). The parser is loaded for the
+# Service code, third digit (ISO/IEC 7813): the card wants a PIN (0, 3, 5), or a PIN where the terminal
+# has a PIN pad (6, 7): this one has.
+_PIN_SERVICE = "03567"
+_PIN_TRIES = 3     # a wrong PIN (55) is asked again, up to this many tries in all
+
+
+def read_card(data, local, fallback):
+    """The swiped or keyed data as a checked wasl.card.Card (raise CardError). A chip card's stripe is
+    refused ("insert_card") unless the chip has just failed (fallback). The parser is loaded for the
     read only."""
     from wasl.card import track2
 
     try:
-        card = track2.parse_track2(data.get("track2"), data.get("entry", "swipe"))
+        card = track2.parse_track2(data.get("track2"), "fallback" if fallback else data.get("entry", "swipe"))
         track2.check_expiry(card, local[0], local[1])
+        if card.service_code[:1] in "26" and not fallback:
+            raise CardError("insert_card", "chip card swiped")
         return card
     finally:
         track2 = None
         unload("wasl.card.track2")
 
 
+async def pin_entry(term, title, amount, bypass=False):
+    """The cardholder's PIN as a bytearray of digits (wiped by whoever enciphers it), "" when bypassed
+    (allowed only if `bypass`), or CANCELLED / TIMED_OUT. The prompt is loaded for the entry only."""
+    from wasl.ui import pin
+
+    try:
+        return await pin.enter_pin(term.ui, title, term.ui.money(amount, term.params),
+                                   term.params.idle_timeout_s, bypass)
+    finally:
+        pin = None
+        unload("wasl.ui.pin")
+
+
 async def card_transaction(term, ty, first_key=None, amount=None, extra=None):
     """SALE (ty 'sale'), REFUND ('refund') or BILL PAYMENT ('bill', amount given). `extra` goes into
-    the journal record (bill reference, original RRN). Returns the journal record or an outcome dict."""
+    the journal record (bill reference, original RRN). Returns the journal record or an outcome dict.
+    A chip or contactless card goes through the EMV kernel (wasl.txn.chip, loaded for it); a swiped
+    card through its track 2; a wrong PIN is asked again."""
     ui = term.ui
     p = term.params
     title = ui.t(ty)
     if not await ensure_no_reversal(term):
         return {"outcome": "reversal_pending"}
+    if term.keys is None and p.keys_required:
+        log.error(ty, "no DUKPT key: card transactions refused")
+        await ui.message([title, ui.t("keys_missing"), ui.t("call_support")], 5, "error", "keys_missing")
+        return {"outcome": "keys_missing"}
 
     if amount is None:
         limit = p.refund_max if ty == "refund" else p.amount_max
@@ -78,21 +110,113 @@ async def card_transaction(term, ty, first_key=None, amount=None, extra=None):
             await ui.message([title, ui.t(amount)], 2, "error", amount)
             return {"outcome": amount}
 
-    data = await ui.wait_card(p, title, amount)
-    if isinstance(data, str):
-        await ui.message([title, ui.t(data)], 2, "error", data)
-        return {"outcome": data}
+    fallback = False
+    tries = 0
+    again = None          # a chip card still in the reader after a wrong PIN: read it again
+    while True:
+        if again is not None:
+            data, again = again, None
+        else:
+            data = await ui.wait_card(p, title, amount, "swipe_card" if fallback else None)
+        if isinstance(data, str):
+            await ui.message([title, ui.t(data)], 2, "error", data)
+            return {"outcome": data}
+        entry = data.get("entry", "swipe")
+        if entry in ("chip", "tap"):
+            from wasl.txn import chip        # the EMV kernel, for this card only
 
-    utc, local = term.times()
+            try:
+                res = await chip.transaction(term, ty, amount, entry, extra, title)
+            finally:
+                chip = None
+                unload("wasl.txn.chip")
+                unload_package("wasl.emv")
+            if res.get("outcome") == "fallback" and entry == "chip" and p.fallback:
+                fallback = True
+                await ui.message([title, ui.t("chip_error"), ui.t("swipe_card")], 3, "error", "fallback")
+                continue
+        else:
+            if entry == "manual":
+                data = await keyed(term, title)
+                if isinstance(data, str):
+                    await ui.message([title, ui.t(data)], 2, "error", data)
+                    return {"outcome": data}
+            res = await swiped(term, ty, amount, data, extra, title, fallback)
+            data = None
+        if res.get("outcome") == "wrong_pin":
+            tries += 1
+            if tries < _PIN_TRIES:
+                await ui.message([title, ui.t("rc_55"), ui.t("pin_try_again")], 3, "error", "wrong_pin")
+                if entry == "chip":
+                    again = {"entry": "chip"}
+                continue
+            await ui.message([title, ui.t("rc_55"), ui.t("pin_tries")], 5, "error", "pin_tries")
+        if res.get("outcome") == "insert_card":
+            continue
+        return res
+
+
+async def keyed(term, title):
+    """Key entry (parameter manual_entry): the PAN, shown as stars, and the expiry MMYY, as the
+    reader's data for read_card (entry "manual": fields 2 and 14, no PIN), or CANCELLED / TIMED_OUT."""
+    from wasl.ui import prompts
+
+    ui = term.ui
+    t = term.params.idle_timeout_s
     try:
-        card = read_card(data, local)
+        pan = await prompts.enter_digits(ui, title, ui.t("enter_pan"), 12, 19, t, masked=True,
+                                         wrong_length="pan_length")
+        if pan in (CANCELLED, TIMED_OUT):
+            return pan
+        mmyy = await prompts.enter_digits(ui, title, ui.t("enter_expiry"), 4, 4, t, wrong_length="expiry_mmyy")
+        if mmyy in (CANCELLED, TIMED_OUT):
+            return mmyy
+    finally:
+        prompts = None
+        unload("wasl.ui.prompts")
+    return {"entry": "manual", "track2": pan + "=" + mmyy[2:] + mmyy[:2] + "000"}
+
+
+async def swiped(term, ty, amount, data, extra, title, fallback):
+    """A magnetic stripe (or key-entered) card: track 2, the PIN when its service code asks for one,
+    then online. A key-entered card has service code 000 (no chip, no PIN) and needs a signature."""
+    ui = term.ui
+    _, local = term.times()
+    try:
+        card = read_card(data, local, fallback)
     except CardError as e:
         log.warn(ty, "card refused: %s", e.key)
-        await ui.message([title, ui.t(e.key)], 5, "error", "card_error")
-        return {"outcome": "card_error", "reason": e.key}
+        await ui.message([title, ui.t(e.key)], 3 if e.key == "insert_card" else 5, "error", "card_error")
+        return {"outcome": "insert_card" if e.key == "insert_card" else "card_error", "reason": e.key}
+    try:
+        pin = None
+        if card.service_code[2:3] in _PIN_SERVICE and ty != "refund" and card.entry != "manual":
+            if term.keys is None:             # keys_required false: a card wanting a PIN cannot be taken
+                await ui.message([title, ui.t("keys_missing"), ui.t("card_try_other")], 5, "error", "keys_missing")
+                return {"outcome": "keys_missing"}
+            pin = await pin_entry(term, title, amount)
+            if isinstance(pin, str):
+                await ui.message([title, ui.t(pin)], 2, "error", pin)
+                return {"outcome": pin}
+        add = {"cv": "pin" if pin is not None else "sig"}
+        if extra:
+            add.update(extra)
+        t, rep, err = await go_online(term, ty, amount, card, add, title, pin)
     finally:
-        data = None  # the reader's copy of the track data is not kept
+        card.wipe()
+    if err is not None:
+        return await no_reply(term, t, err)
+    if rep[39] == "55" and pin is not None:
+        return {"outcome": "wrong_pin", "t": t}
+    return await conclude(term, t, rep[39])
 
+
+async def go_online(term, ty, amount, card, extra, title, pin=None, icc=None):
+    """Journal the new transaction and send its 0200. Return (t, reply fields, None), or (t, None, the
+    LinkError / CodecError) with the reversal armed."""
+    ui = term.ui
+    p = term.params
+    _, local = term.times()
     stan, invoice = term.batch.next_numbers()
     t = {"e": "new", "s": stan, "i": invoice, "b": term.batch.number, "ty": ty, "a": amount,
          "p": card.masked_pan, "m": card.entry, "t": stamp(local)}
@@ -102,12 +226,15 @@ async def card_transaction(term, ty, first_key=None, amount=None, extra=None):
     log.info(ty, "stan %06d invoice %06d amount %d card %s", stan, invoice, amount, t["p"])
     ui.state("online")
     try:
-        rep = await online.authorise(term, t, card, term.progress(title, ui.fit(ui.money(amount, p), "r")))
+        rep = await online.authorise(term, t, card, term.progress(title, ui.fit(ui.money(amount, p), "r")),
+                                     pin, icc)
     except (LinkError, CodecError) as e:
-        return await no_reply(term, t, e)
+        return t, None, e
     finally:
-        card.wipe()
-    return await conclude(term, t, rep[39])
+        if pin:
+            for i in range(len(pin)):
+                pin[i] = 0
+    return t, rep, None
 
 
 async def no_reply(term, t, e):
@@ -127,9 +254,13 @@ async def conclude(term, t, rc):
     """Show the host's answer (already journaled), then print."""
     ui = term.ui
     p = term.params
-    approved = rc == APPROVED
+    approved = rc == APPROVED and "crd" not in t
     log.info(t["ty"], "stan %06d rc %s", t["s"], rc)
-    if approved:
+    if "crd" in t:                  # the host approved, the card refused (reversed)
+        ui.state("declined")
+        ui.show(ui.t("declined"), ui.t("card_declined"), "", "", align="c")
+        ui.beep("error")
+    elif approved:
         ui.state("approved")
         ui.show(ui.t("approved"), ui.fit(ui.money(t["a"], p), "r"), ui.t("auth_code") + " " + t.get("au", ""),
                 "", align="c")
@@ -147,7 +278,7 @@ async def print_receipts(term, t, copies=None):
     """Merchant then (after a prompt) customer copy; a declined transaction prints the customer copy.
     Each printed copy is journaled, so a reboot knows what is still to print."""
     ui = term.ui
-    approved = t.get("rc") == APPROVED
+    approved = t.get("rc") == APPROVED and "crd" not in t
     if copies is None:
         copies = "mc" if approved else "c"
     ui.state("printing")
@@ -164,5 +295,5 @@ async def print_receipts(term, t, copies=None):
     txn_receipt = None
     unload("wasl.txn.receipt")
     ui.state("result")
-    await ui.message([ui.t("approved") if approved else ui.t("declined"),
-                      "" if approved else ui.t(text_key(t.get("rc", ""), ui.tr))], 5, None, None)
+    why = "" if approved else ui.t("card_declined") if "crd" in t else ui.t(text_key(t.get("rc", ""), ui.tr))
+    await ui.message([ui.t("approved") if approved else ui.t("declined"), why], 5, None, None)

@@ -125,10 +125,14 @@ class Ui:
                 else:
                     return amount
 
-    async def wait_card(self, params, title, amount):
-        """The card reader's data (a dict), or CANCELLED / TIMED_OUT."""
+    async def wait_card(self, params, title, amount, prompt=None):
+        """The card reader's data (a dict: "entry" swipe/chip/tap, and "track2" for a swipe; "manual" when
+        F2 asks for key entry and the parameters allow it), or CANCELLED / TIMED_OUT. prompt: a message
+        key instead of "insert, swipe or tap"."""
         self.state("card")
-        self.show(title, self.fit(self.money(amount, params), "r"), self.t("present_card"), self.t("present_card2"))
+        manual = params.manual_entry and not prompt
+        self.show(title, self.fit(self.money(amount, params), "r"), self.t(prompt or "present_card"),
+                  self.t("manual_hint") if manual else "" if prompt else self.t("present_card2"))
         while True:
             ev = await self.events.get(params.card_timeout_s * 1000)
             if ev is None:
@@ -137,3 +141,5 @@ class Ui:
                 return ev[1]
             if ev[0] == "key" and ev[1] == "CANCEL":
                 return CANCELLED
+            if ev[0] == "key" and ev[1] == "F2" and manual:
+                return {"entry": "manual"}
