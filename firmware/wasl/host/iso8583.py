@@ -68,11 +68,12 @@ class Codec:
         """Return a memoryview on the encoded message (valid until the next encode)."""
         buf = self._buf
         bm = self._bitmap
+        t = self._table
         for i in range(16):
             bm[i] = 0
         top = 0
         for f in fields:
-            if self.field(f) is None:
+            if not 2 <= f <= 128 or not t[3 * f]:
                 raise CodecError("Field %d is not in the spec" % f)
             bm[(f - 1) >> 3] |= 0x80 >> ((f - 1) & 7)
             if f > top:
@@ -88,7 +89,10 @@ class Codec:
         buf[4:4 + nbm] = bm[:nbm]
         pos = 4 + nbm
         for f in sorted(fields):
-            fmt, ltype, maxlen = self.field(f)
+            i = 3 * f
+            fmt = _FORMATS[(t[i] & 15) - 1]
+            ltype = t[i] >> 4
+            maxlen = t[i + 1] << 8 | t[i + 2]
             v = fields[f]
             if fmt == "b":
                 data = v
@@ -122,6 +126,7 @@ class Codec:
     def decode(self, raw):
         """Return (mti, {field: value}); raise CodecError naming the field and byte offset."""
         end = len(raw)
+        t = self._table
         if end < 12:
             raise CodecError("Message is %d bytes, shorter than MTI and bitmap" % end)
         for c in raw[0:4]:
@@ -137,10 +142,12 @@ class Codec:
         for f in range(2, nbm * 8 + 1):
             if not bm[(f - 1) >> 3] & (0x80 >> ((f - 1) & 7)):
                 continue
-            s = self.field(f)
-            if s is None:
+            i = 3 * f
+            if not t[i]:
                 raise CodecError("Field %d is present but not in the spec (offset %d)" % (f, pos))
-            fmt, ltype, maxlen = s
+            fmt = _FORMATS[(t[i] & 15) - 1]
+            ltype = t[i] >> 4
+            maxlen = t[i + 1] << 8 | t[i + 2]
             if ltype == FIXED:
                 n = maxlen
             else:
