@@ -84,7 +84,9 @@ def load_keys(hw):
 
     ks = KeyStore(hw.secure_storage, inbox=hw.key_inbox)
     try:
-        if ks.load():
+        loaded = ks.load()
+        unload("wasl.crypto.tr31")     # loaded only if a key block waited in the inbox: done with it
+        if loaded:
             st = ks.status()
             log.info("keys", "%s, KSN %s, key check value %s", st["scheme"], st["ksn"], st["ik_kcv"])
             return ks
