@@ -7,6 +7,7 @@
 # GENERATE AC, or the card pulled out) is journaled "crd", which arms the reversal of the 0200 again;
 # the reversal goes at once.
 from wasl import log, store, unload
+from wasl.card import CardError
 from wasl.emv import result as emv
 from wasl.emv.kernel import Kernel
 from wasl.txn import online
@@ -102,8 +103,8 @@ async def _online(term, k, r, ty, amount, extra, title, held):
     ui = term.ui
     try:
         card = r.card()
-    except Exception as e:            # CardError: the chip's track 2 equivalent is unusable
-        log.warn(ty, "chip data refused: %s", getattr(e, "key", e))
+    except CardError as e:            # the chip's track 2 equivalent is unusable
+        log.warn(ty, "chip data refused: %s", e.key)
         await ui.message([title, ui.t("card_read_error")], 3, "error", "card_error")
         return {"outcome": "card_error", "reason": "card_read_error"}
     add = {"aid": r.aid, "al": r.label[:16], "cv": "pin" if held[0] is not None else
