@@ -5,7 +5,7 @@ import sys
 
 from fwtest import raises
 from wasl.card import CardError
-from wasl.txn.sale import _PIN_SERVICE, read_card
+from wasl.txn.sale import read_card
 
 NOW = (2026, 7, 5, 10, 8, 7)
 PAN = "4761739001010010"
@@ -40,9 +40,3 @@ def test_expired_and_invalid_cards_are_refused_first():
 def test_the_parser_leaves_ram_after_the_read():
     read_card(track("101"), NOW, False)
     assert "wasl.card.track2" not in sys.modules
-
-
-def test_pin_service_codes():
-    # third digit: 0 PIN required, 3 ATM only PIN required, 5 goods and services PIN required,
-    # 6 / 7 PIN where a PIN pad is present (this terminal has one); 1, 2, 4: no PIN
-    assert _PIN_SERVICE == "03567"

@@ -20,7 +20,7 @@ except ImportError:  # CPython
         return x
 
 from wasl.crypto import aes
-from wasl.crypto.util import Persistent, get_u32, hexu, put_u32, wipe
+from wasl.crypto.util import Persistent, count_one_bits, get_u32, hexu, put_u32, wipe
 
 # Key types: the algorithm indicator of the derivation data (X9.24-3 6.2.2, 6.3.2)
 KEY_2TDEA = const(0)
@@ -74,14 +74,6 @@ def _aes_type(key):
     if n == 32:
         return KEY_AES256
     raise DukptError("AES DUKPT key of %d bytes: AES-128 or AES-256 (no AES-192 in cryptolib)" % n)
-
-
-def count_one_bits(v):
-    n = 0
-    while v:
-        v &= v - 1
-        n += 1
-    return n
 
 
 def counter_valid(counter):

@@ -10,7 +10,7 @@ except ImportError:  # CPython
         return x
 
 from wasl.crypto.des import TDES, crypt_block, key_schedule
-from wasl.crypto.util import Persistent, hexu, wipe
+from wasl.crypto.util import Persistent, count_one_bits, hexu, wipe
 
 NUM_REG = const(21)
 MAX_WORK = const(10)
@@ -39,14 +39,6 @@ class DukptError(Exception):
 
 class DukptExhausted(DukptError):
     pass
-
-
-def count_one_bits(v):
-    n = 0
-    while v:
-        v &= v - 1
-        n += 1
-    return n
 
 
 def _xor_c0(k):

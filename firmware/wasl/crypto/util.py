@@ -49,6 +49,15 @@ def put_u32(b, off, v):
     b[off + 3] = v & 0xFF
 
 
+def count_one_bits(v):
+    """One bits of a DUKPT counter (both schemes skip counters with too many)."""
+    n = 0
+    while v:
+        v &= v - 1
+        n += 1
+    return n
+
+
 class Persistent:
     """save() and load() for a DUKPT object: its state() / restore(blob) through self._storage, an object
     with save(blob) and load() (or None: nothing persists). The state bytes are wiped after use."""

@@ -228,12 +228,8 @@ async def go_online(term, ty, amount, card, extra, title, pin=None, icc=None):
     try:
         rep = await online.authorise(term, t, card, term.progress(title, ui.fit(ui.money(amount, p), "r")),
                                      pin, icc)
-    except (LinkError, CodecError) as e:
+    except (LinkError, CodecError) as e:     # the PIN is consumed by online.encode whatever happens
         return t, None, e
-    finally:
-        if pin:
-            for i in range(len(pin)):
-                pin[i] = 0
     return t, rep, None
 
 
