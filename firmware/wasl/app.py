@@ -3,18 +3,46 @@ import asyncio
 import gc
 import sys
 
-from wasl import VERSION, log, unload, unload_package
+from wasl import VERSION, log, unload
 from wasl.host.iso8583 import Codec
 from wasl.host.link import Link, tls_context
 from wasl.txn.batch import Batch
 from wasl.txn.journal import Journal
-from wasl.txn.sale import Terminal, card_transaction
 from wasl.ui.screen import DIGITS, Ui
 
 _MENU_MODULE = "wasl.txn.merchant"
+# The payment code is loaded for a card transaction and dropped after it (wasl.txn.sale and what it
+# imports for good), so that the key store's refill at idle, the menu and a transaction never share RAM.
+_TXN_MODULES = ("wasl.txn.sale", "wasl.txn.online", "wasl.host.messages", "wasl.card")
 # Boot-only modules, dropped by name once used (a snapshot of sys.modules would cost a block of its own).
 _BOOT_PARAMS = ("wasl.params",)
 _BOOT_RECOVERY = ("wasl.recovery", "wasl.txn.journal_tools")
+
+
+class Terminal:
+    """What a transaction needs: hardware, parameters, batch (journal), codec, link, UI and keys
+    (wasl.crypto.txnkeys.KeySupply, or None)."""
+
+    def __init__(self, hw, params, batch, codec, link, ui, keys=None):
+        self.hw = hw
+        self.params = params
+        self.batch = batch
+        self.codec = codec
+        self.link = link
+        self.ui = ui
+        self.keys = keys
+
+    def times(self):
+        """(utc, local) time tuples from the board clock and the terminal's time-zone offset."""
+        t = self.hw.clock.time()
+        return self.hw.clock.gmtime(t), self.hw.clock.gmtime(t + self.params.tz_offset_min * 60)
+
+    def progress(self, title, line2=""):
+        ui = self.ui
+
+        def show(stage):
+            ui.show(title, line2, "", ui.t(stage), align="c")
+        return show
 
 
 def idle_rows(term):
@@ -39,12 +67,13 @@ async def idle_loop(term):
             continue
         k = ev[1]
         if k in DIGITS or k == "OK":
-            await card_transaction(term, "sale", k if k in DIGITS else None)
+            await sale(term, k if k in DIGITS else None)
         elif k in ("MENU", "F1"):
             await merchant_menu(term)
         else:
             continue
         term.link.rearm()
+        top_up_keys(term)
         term.hw.events.clear()
         shown = None
         ui.state("idle")
@@ -63,6 +92,14 @@ def unload_since(before):
             delattr(pkg, child)
 
 
+async def sale(term, first_key):
+    try:
+        await __import__("wasl.txn.sale", None, None, ("card_transaction",)).card_transaction(
+            term, "sale", first_key)
+    finally:
+        unload(*_TXN_MODULES)
+
+
 async def merchant_menu(term):
     """The menu's flows (wasl.txn.merchant and what it imports) are loaded for the visit only."""
     before = set(sys.modules)
@@ -72,30 +109,18 @@ async def merchant_menu(term):
         unload_since(before)
 
 
-def load_keys(hw):
-    """The DUKPT key store (PIN blocks and MACs), or None: no secure storage on this board, no key
-    injected, or a damaged state (the terminal then needs a key injection: docs/keys.md)."""
-    if hw.secure_storage is None or not hw.secure_storage.get("kbpk"):
-        # no key block protection key, so no key: the key store (and the names it would intern for
-        # good) is not even loaded
-        log.warn("keys", "no key block protection key: no PIN entry, no MAC")
-        return None
-    from wasl.crypto.keystore import KeyStore, KeyStoreError
-
-    ks = KeyStore(hw.secure_storage, inbox=hw.key_inbox)
+def top_up_keys(term):
+    """Back at idle: prepare the working keys of the next requests while nobody waits. A terminal
+    whose key store fails (counter exhausted, state damaged) keeps what is ready, then has no keys."""
+    keys = term.keys
+    if keys is None:
+        return
     try:
-        loaded = ks.load()
-        unload("wasl.crypto.tr31")     # loaded only if a key block waited in the inbox: done with it
-        if loaded:
-            st = ks.status()
-            log.info("keys", "%s, KSN %s, key check value %s", st["scheme"], st["ksn"], st["ik_kcv"])
-            return ks
-        log.warn("keys", "no DUKPT key injected: no PIN entry, no MAC")
-    except KeyStoreError as e:
-        log.error("keys", "key store unusable (%s): %s", e.reason, e)
-    ks = KeyStore = KeyStoreError = None
-    unload_package("wasl.crypto")      # no key: the cryptography leaves RAM
-    return None
+        keys.refill()
+    except Exception as e:       # KeyStoreError, or the storage failing: logged, never fatal here
+        log.error("keys", "no new transaction keys (%s): %s", getattr(e, "reason", "error"), e)
+    if not len(keys):
+        term.keys = None
 
 
 async def out_of_service(ui, err):
@@ -107,7 +132,7 @@ async def out_of_service(ui, err):
         await ui.events.get()
 
 
-async def run(hw, codec, ctx):
+async def run(hw, codec, ctx, keys):
     ui = Ui(hw)
     from wasl import params as pm
 
@@ -123,16 +148,18 @@ async def run(hw, codec, ctx):
 
     journal = Journal(hw.journal_root, powerfail=hw.powerfail)
     recovery.repair_journal(journal)
-    term = Terminal(hw, p, Batch(journal), codec, Link.from_params(ctx, p), ui, load_keys(hw))
+    term = Terminal(hw, p, Batch(journal), codec, Link.from_params(ctx, p), ui, keys)
     p.host_ca = None   # parsed into the TLS context: the DER copy is not needed again
     log.info("boot", "Wasl %s terminal %s ready, batch %06d", VERSION, p.terminal_id, term.batch.number)
     await recovery.recover(term)
     del recovery
-    unload(*_BOOT_RECOVERY)   # boot-only code leaves RAM
+    unload(*_BOOT_RECOVERY + _TXN_MODULES)   # boot-only code leaves RAM, the payment code too
     await idle_loop(term)
 
 
-def main(board):
+def main(hw, keys):
+    """hw: the board's hardware (wasl.hw.Hardware); keys: what wasl.keyload.load made of the key store."""
+    ctx = tls_context()     # the largest long-lived block (3 KB), while the heap is still in one piece
     # Boot-only code is imported once and dropped first of all: the names it interns stay for good, and
     # belong below the long-lived blocks, not scattered among boot's short-lived objects.
     for name in _BOOT_PARAMS + _BOOT_RECOVERY + ("wasl.host.spec",):
@@ -145,12 +172,10 @@ def main(board):
     codec = Codec(SPEC)
     del SPEC
     unload("wasl.host.spec")   # the codec keeps its own table
-    ctx = tls_context()
-    hw = board.build()
     hw.trace("boot", VERSION)
     code = 0
     try:
-        asyncio.run(_main(hw, codec, ctx))
+        asyncio.run(_main(hw, codec, ctx, keys))
     except SystemExit:  # the board asked to stop (wasl.events.EventQueue.stop), or a task failed
         code = 1 if _failed else 0
     except Exception as e:
@@ -173,11 +198,11 @@ def _task_failed(hw):
     return handler
 
 
-async def _main(hw, codec, ctx):
+async def _main(hw, codec, ctx, keys):
     asyncio.get_event_loop().set_exception_handler(_task_failed(hw))
     io = hw.start()           # the board's own tasks (input readers, device pollers)
     try:
-        await run(hw, codec, ctx)
+        await run(hw, codec, ctx, keys)
     finally:
         if io is not None:
             io.cancel()

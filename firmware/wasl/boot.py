@@ -1,6 +1,16 @@
-# Boot: the board module (boards/<name>/board.py, deployed as board.py) builds the hardware objects,
-# then the application runs. The application never names a pin.
-import board
-from wasl import app
+# Boot: the board module (boards/<name>/board.py, deployed as board.py) builds the hardware objects, the
+# keys are loaded, then the application runs. The application never names a pin.
+import gc
 
-app.main(board)
+import board
+
+gc.threshold(4096)   # collect often: garbage freed early keeps the long-lived blocks together
+hw = board.build()
+from wasl import keyload, unload  # noqa: E402
+
+keys = keyload.load(hw)
+del keyload
+unload("wasl.keyload")
+from wasl import app  # noqa: E402
+
+app.main(hw, keys)

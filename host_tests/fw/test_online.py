@@ -8,6 +8,7 @@ from fwtest import ROOT, FakeParams, make_tmpdir, raises, rmtree
 from wasl.card.track2 import parse_track2
 from wasl.crypto import cmac, pinblock
 from wasl.crypto.keystore import FileSecureStorage, KeyStore
+from wasl.crypto.txnkeys import KeySupply
 from wasl.host.iso8583 import Codec, CodecError
 from wasl.host.spec import SPEC
 from wasl.txn import online
@@ -42,9 +43,13 @@ def _terminal():
     os.mkdir(d + "/keys")
     _copy(FIX + "secure/kbpk", d + "/secure/kbpk")
     _copy(FIX + "keys/dukpt.tr31", d + "/keys/dukpt.tr31")
-    ks = KeyStore(FileSecureStorage(d + "/secure"), d + "/keys")
+    secure = FileSecureStorage(d + "/secure")
+    ks = KeyStore(secure, d + "/keys")
     assert ks.load()
-    return d, _Term(ks)
+    keys = KeySupply(secure)      # what the terminal holds (wasl.keyload)
+    keys.refill(ks)
+    ks.wipe()
+    return d, _Term(keys)
 
 
 ECHO = {3: "990000", 7: "0705090807", 11: "000042", 24: "001", 41: "WASL0001"}
@@ -82,7 +87,7 @@ def test_request_carries_ksn_and_mac_under_the_mac_generation_key():
 def test_each_request_takes_the_next_ksn():
     d, term = _terminal()
     try:
-        for counter in (1, 2, 3):
+        for counter in (1, 2, 3, 4, 5):      # past the prepared ones: the key store is loaded again
             raw, txk = online.encode(term, "0800", dict(ECHO))
             assert term.codec.decode(bytes(raw))[1][53] == KSN1[:-1] + bytes([counter])
             txk.wipe()

@@ -24,102 +24,10 @@ _STATE = "dukpt"
 _MAGIC = b"WK"
 
 
-class KeyStoreError(Exception):
-    """reason: no_kbpk, no_key, bad_block, same_key, bad_state, exhausted, wiped."""
-
-    def __init__(self, reason, detail=""):
-        super().__init__("%s: %s" % (reason, detail) if detail else reason)
-        self.reason = reason
-
-
 # ---- secure storage (the board hook): wasl/crypto/storage.py ----------------------------------------
 from wasl.crypto.storage import FileSecureStorage, NvsSecureStorage  # noqa: E402,F401  (re-exported)
-
-
-# ---- one transaction's working keys ------------------------------------------------------------------
-
-class TxnKeys:
-    """The working keys of one transaction and the KSN the host needs. The keys stay inside: use them
-    with pin_block(), mac(), verify_mac(), encrypt_data(), then wipe() (or use it as a context manager)."""
-
-    def __init__(self):
-        self._keys = bytearray(64)   # PIN | MAC generation | MAC verification | data encryption (16 each)
-        self._aes = True
-        self.ksn = None
-        self._live = False
-
-    def _key(self, i):
-        if not self._live:
-            raise KeyStoreError("wiped", "transaction keys already wiped")
-        return memoryview(self._keys)[16 * i:16 * i + 16]
-
-    def pin_block(self, pin, pan, out=None, fill=None):
-        """The enciphered PIN block: ISO 9564-1 format 4 under the AES PIN key, or format 0 under the TDES
-        PIN key. Consumes the PIN: the caller's bytearray of digits is zeroed, whatever happens."""
-        from wasl.crypto import pinblock
-
-        if not isinstance(pin, (bytearray, memoryview)):
-            raise TypeError("the PIN must be a bytearray: it is wiped after use")
-        try:
-            k = self._key(0)
-            if self._aes:
-                return pinblock.encipher_format4(k, pin, pan, out, fill)
-            return pinblock.encipher_format0(k, pin, pan, out)
-        finally:
-            wipe(pin)
-
-    def mac(self, data, out=None, n=8):
-        """MAC of a request under the MAC generation key: AES-CMAC (leftmost n bytes) or, for TDES, the
-        ISO 9797-1 algorithm 3 retail MAC (padding method 1)."""
-        k = self._key(1)
-        if self._aes:
-            m = aes_cmac(k, data)
-        else:
-            from wasl.crypto.iso9797 import retail_mac
-
-            m = retail_mac(k, data)
-        if out is None:
-            out = bytearray(n)
-        out[:n] = m[:n]
-        wipe(m)
-        return out
-
-    def verify_mac(self, data, mac):
-        """Does mac (4 to 16 bytes) authenticate data under the MAC verification key?"""
-        k = self._key(2)
-        if self._aes:
-            m = aes_cmac(k, data)
-        else:
-            from wasl.crypto.iso9797 import retail_mac
-
-            m = retail_mac(k, data)
-        n = len(mac)
-        ok = 4 <= n <= len(m) and ct_equal(m[:n], mac)
-        wipe(m)
-        return ok
-
-    def encrypt_data(self, data, out=None, iv=None):
-        """CBC encipherment under the data encryption key (data: whole blocks; zero IV by default)."""
-        k = self._key(3)
-        if self._aes:
-            return aes.encrypt_cbc(k, iv or bytes(16), data, out)
-        from wasl.crypto import des
-
-        return des.encrypt_cbc(k, iv or bytes(8), data, out)
-
-    def wipe(self):
-        wipe(self._keys)
-        self._live = False
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.wipe()
-
-    def __repr__(self):
-        return "<TxnKeys %s KSN=%s%s>" % ("AES" if self._aes else "TDES", hexu(self.ksn or b""),
-                                        "" if self._live else " wiped")
+# ---- one request's working keys, and the supply the payment flow holds: wasl/crypto/txnkeys.py --------
+from wasl.crypto.txnkeys import KeyStoreError, TxnKeys  # noqa: E402,F401  (re-exported)
 
 
 class _StateSlot:
@@ -343,13 +251,36 @@ class KeyStore:
     # -- transactions
 
     def begin_transaction(self):
-        """The next transaction's keys (PIN, MAC generation, MAC verification, data encryption) and KSN.
-        The DUKPT state has moved on and is saved when this returns. Wipe the TxnKeys when done."""
+        """The next KSN's keys (PIN, MAC generation, MAC verification, data encryption), in the key
+        store's own TxnKeys (the previous one is wiped). The DUKPT state has moved on and is saved when
+        this returns. Wipe the TxnKeys when done."""
+        self._txn.wipe()
+        return self._derive(self._txn)
+
+    def prepare(self, n):
+        """TxnKeys for the next n KSNs, in order (wasl.crypto.txnkeys.KeySupply); the state is saved past
+        each before it is handed out. Fewer when the counter runs out on the way; KeyStoreError when none
+        can be made."""
+        out = []
+        try:
+            for _ in range(n):
+                out.append(self._derive(TxnKeys()))
+        except KeyStoreError as e:
+            if e.reason == "exhausted" and out:
+                return out            # the last KSNs of the key: used before it must be replaced
+            for t in out:
+                t.wipe()
+            raise
+        except BaseException:
+            for t in out:
+                t.wipe()
+            raise
+        return out
+
+    def _derive(self, t):
         d = self._dukpt
         if d is None:
             raise KeyStoreError("no_key", "no DUKPT key loaded")
-        t = self._txn
-        t.wipe()
         t._aes = self._aes
         if self._aes:
             from wasl.crypto import dukpt_aes as dm

@@ -4,7 +4,7 @@
 #   before any other message, until the host acknowledges it (00, 12 or 25).
 # With DUKPT keys loaded (term.keys), every request carries its KSN (53) and a MAC (64), and a reply
 # counts only if its MAC verifies (docs/host-interface.md); a PIN is enciphered into field 52 under the
-# same transaction's PIN key. Each request takes the next KSN.
+# same transaction's PIN key. Each request takes the next KSN (term.keys: wasl.crypto.txnkeys.KeySupply).
 from wasl import log
 from wasl.host import messages
 from wasl.host.iso8583 import CodecError
@@ -16,16 +16,19 @@ _MAC = 64
 
 def encode(term, mti, fields, pin=None, pan=None):
     """The request's bytes (a view on the codec's buffer) and its transaction keys (None without keys).
-    pin: a bytearray of PIN digits, consumed (zeroed) here; pan: the PAN digits its block binds to."""
+    pin: a bytearray of PIN digits, consumed (zeroed) here; pan: the PAN digits its block binds to.
+    CodecError when the request cannot be made (no keys for a PIN, none left): nothing was sent."""
     keys = term.keys
-    if keys is None:
-        if pin is not None:
-            for i in range(len(pin)):
-                pin[i] = 0
-            raise CodecError("no keys for a PIN block")
-        return term.codec.encode(mti, fields), None
-    txk = keys.begin_transaction()
+    txk = None
     try:
+        if keys is None:
+            if pin is not None:
+                raise CodecError("no keys for a PIN block")
+            return term.codec.encode(mti, fields), None
+        try:
+            txk = keys.take()
+        except Exception as e:       # none ready and none can be made now (KeyStoreError)
+            raise CodecError("no transaction keys: %s" % e)
         fields[53] = txk.ksn
         if pin is not None:
             fields[52] = bytes(txk.pin_block(pin, pan))
@@ -36,7 +39,8 @@ def encode(term, mti, fields, pin=None, pan=None):
         txk.mac(raw[:n - 8], raw[n - 8:])      # over MTI .. the byte before field 64
         return raw, txk
     except BaseException:
-        txk.wipe()
+        if txk is not None:
+            txk.wipe()
         raise
     finally:
         if pin is not None:

@@ -12,32 +12,6 @@ from wasl.txn import online
 from wasl.ui.screen import CANCELLED, TIMED_OUT
 
 
-class Terminal:
-    """What a transaction needs: hardware, parameters, batch (journal), codec, link, UI and keys
-    (wasl.crypto.keystore.KeyStore with a DUKPT key loaded, or None)."""
-
-    def __init__(self, hw, params, batch, codec, link, ui, keys=None):
-        self.hw = hw
-        self.params = params
-        self.batch = batch
-        self.codec = codec
-        self.link = link
-        self.ui = ui
-        self.keys = keys
-
-    def times(self):
-        """(utc, local) time tuples from the board clock and the terminal's time-zone offset."""
-        t = self.hw.clock.time()
-        return self.hw.clock.gmtime(t), self.hw.clock.gmtime(t + self.params.tz_offset_min * 60)
-
-    def progress(self, title, line2=""):
-        ui = self.ui
-
-        def show(stage):
-            ui.show(title, line2, "", ui.t(stage), align="c")
-        return show
-
-
 async def ensure_no_reversal(term):
     """A pending reversal goes first (docs/host-interface.md, section 12). False if it is still
     pending: the new transaction must not start."""
@@ -98,7 +72,7 @@ async def card_transaction(term, ty, first_key=None, amount=None, extra=None):
     title = ui.t(ty)
     if not await ensure_no_reversal(term):
         return {"outcome": "reversal_pending"}
-    if term.keys is None and p.keys_required:
+    if p.keys_required and (term.keys is None or not term.keys.ready()):
         log.error(ty, "no DUKPT key: card transactions refused")
         await ui.message([title, ui.t("keys_missing"), ui.t("call_support")], 5, "error", "keys_missing")
         return {"outcome": "keys_missing"}
