@@ -1,0 +1,1 @@
+# Network links: the GSM modem's AT-command driver (modem.py); the link manager comes next.
