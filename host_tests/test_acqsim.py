@@ -173,8 +173,9 @@ SECURITY_FIELDS = ("52", "53", "64")
 
 
 def upload(orig, orig_reply):
+    """The 0320 of an online transaction: the original's fields, 37, 38 and 39 of its reply (no card data)."""
     both = {**orig, **orig_reply}
-    return {"t": "0320", **{f: both[f] for f in doc_fields("0320") if f not in SECURITY_FIELDS}}
+    return {"t": "0320", **{f: both[f] for f in doc_fields("0320") if f not in SECURITY_FIELDS + ("55", "61")}}
 
 
 def settle(tid, batch, stan, totals, code="920000"):
@@ -728,7 +729,7 @@ def doc_section_10():
 
 def test_doc_trigger_table_matches_rules():
     table = {}
-    for line in doc_section_10().splitlines():
+    for line in doc_section_10().split("### 10.2", 1)[1].split("\n### ", 1)[0].splitlines():
         m = re.match(r"^\| `\.(\d\d)` \|.*\| (`(\d\d)`|—) \| `(\w+)` \|$", line)
         if m:
             table[int(m.group(1))] = (m.group(3), m.group(4))
@@ -813,6 +814,15 @@ class Terminal:
             raw = raw[:-8] + bytes(self.t.mac(raw[:-8]))
             doc["64"] = raw[-8:].hex().upper()
         return doc, raw
+
+    def stored_card(self, track2):
+        """Field 61 (hex) of a sale approved offline now (doc section 15.3): the KSN this sale takes, and the
+        track 2 zero-padded to whole blocks, enciphered by the key store's TxnKeys.encrypt_data (CBC, zero
+        IV, the data encryption key of that KSN)."""
+        self.begin()
+        ksn = bytes(self.t.ksn)
+        clear = track2.encode() + bytes(-len(track2) % (16 if len(ksn) == 12 else 8))
+        return (bytes([len(ksn)]) + ksn + bytes(self.t.encrypt_data(clear))).hex().upper()
 
     def reply_mac_ok(self, data):
         """Does the framed reply's field 64 verify with this transaction's MAC verification key?"""
@@ -1188,6 +1198,319 @@ def test_magstripe_cards_have_pins_that_agree_with_the_emv_profiles():
             assert prof["pin"] == card["pin"], name
         if pan:
             assert issuer.pin_of(pan) == card["pin"], name
+
+
+# ---- store and forward: advices (0220), field 61, uploads of offline approvals (doc sections 10.9, 15) ------
+
+VISA_TRACK2 = VISA_PAN + "=30122011143804400000"       # emv_visa_cvn18 / magstripe visa_ok (37 characters)
+MC_TRACK2 = MC_PAN + "=30122011000000000"
+
+
+def offline_code(invoice):
+    """Field 38 of an offline approval: Y1 and the last 4 digits of the invoice number."""
+    return "Y1%04d" % (invoice % 10000)
+
+
+def advice(term, amount, stan, tid, track2=VISA_TRACK2, invoice=None, **fields):
+    """The 0220 of a swiped sale `term` approved offline: its field 61 made now, with the KSN the sale took
+    (the advice itself takes a newer one when it is sent)."""
+    invoice = invoice or stan
+    doc = {"t": "0220", "3": "000000", "4": "%012d" % amount, "7": "1129101500", "11": "%06d" % stan,
+           "12": "111500", "13": "1129", "22": "021", "24": "001", "25": "00", "38": offline_code(invoice),
+           "39": "Y1", "41": tid, "42": "WASLMERCHANT001", "49": "012", "60": BATCH, "61": term.stored_card(track2),
+           "62": "%06d" % invoice}
+    doc.update(fields)
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+def offline_upload(adv, rrn=None, **fields):
+    """The 0320 of an offline approval (section 15.5): 38, 39 = Y1, 61 and 55 of the sale; 37 when its 0230
+    came back."""
+    doc = {"t": "0320", **{f: adv[f] for f in doc_fields("0320") if f in adv and f not in SECURITY_FIELDS}}
+    if rrn:
+        doc["37"] = rrn
+    doc.update(fields)
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+def advice_row(sim, stan, tid, mti="0220"):
+    return row_for(sim, stan, tid, mti=mti)
+
+
+def advice_reply(rep):
+    """A 0230 carries 11, 37, 39, 41 and 64 only."""
+    assert set(rep) - {"t", "p"} == {"11", "37", "39", "41", "64"} and re.fullmatch(r"\d{12}", rep["37"])
+    return rep
+
+
+def offline_chip(amount, profile="emv_mc_cvn16"):
+    """The firmware's kernel approving a chip sale offline: a TC at the first GENERATE AC (the card's issuer
+    action codes cleared, the terminal's floor limit above the amount). (kernel result, fields 22 23 55)."""
+    prof = load_profile(profile)
+    for app in prof["apps"]:
+        app["first_gac"] = "offline"
+        for rec in app.get("records", {}).values():
+            if isinstance(rec, dict):
+                rec.update({t: "0000000000" for t in ("9F0D", "9F0F") if t in rec})
+    params = json.loads(json.dumps(emvrecord.TEST_PARAMS))
+    for aid in params["aids"]:
+        aid.update(floor_limit=10 * amount, tac_online="0000000000", tac_default="0000000000")
+    async def no_pin(result):
+        return None
+    k = Kernel(Reader(VirtualCard(prof), CardRemoved), params, entry="chip", pin=no_pin, rng=emvrecord.FixedRandom())
+    r = asyncio.run(k.start(amount, NOW))
+    assert r.outcome == "approved_offline" and r.cid & 0xC0 == 0x40, (r.outcome, r.error)
+    fields = {"22": "051", "55": bytes(r.de55).hex().upper()}
+    if r.psn:
+        fields["23"] = "%03d" % int(bytes(r.psn).hex())
+    return r, fields
+
+
+@pytest.mark.parametrize("scheme", ["aes", "tdes"])
+def test_advice_accepted_once_however_often_it_is_sent(secsim, aes_term, tdes_term, scheme):
+    term = aes_term if scheme == "aes" else tdes_term
+    tid = "ADVOK" + scheme.upper().ljust(4, "X")[:3]
+    adv = advice(term, 4200, 1, tid, invoice=42)
+    assert adv["38"] == "Y10042" and bytes.fromhex(adv["61"])[0] == (12 if scheme == "aes" else 10)
+    req, rep = term.ask(secsim, adv)
+    advice_reply(rep)
+    assert rep["39"] == "00" and req["53"] != adv["61"][2:2 + len(req["53"])]     # 61's KSN is the sale's
+    row = advice_row(secsim, 1, tid)
+    assert {k: row[k] for k in ("mti", "proc_code", "amount", "entry_mode", "invoice", "pan_masked", "rc", "rrn",
+                                "auth_code", "offline_auth", "status", "approved", "outcome", "repeats")} == {
+        "mti": "0220", "proc_code": "000000", "amount": 4200, "entry_mode": "021", "invoice": "000042",
+        "pan_masked": "476173******0010", "rc": "00", "rrn": rep["37"], "auth_code": None, "offline_auth": "Y10042",
+        "status": "approved", "approved": 1, "outcome": "replied", "repeats": 0}
+    assert checks(row) == {"mac": "ok", "pin": "none", "arqc": "none", "outcome": "replied", "status": "approved",
+                           "rc": "00"} and row["ksn"] == req["53"]
+    # the 0230 was lost: the terminal sends the advice again (a new KSN and MAC), twice
+    for n in (1, 2):
+        req2, rep2 = term.ask(secsim, adv)
+        assert req2["53"] != req["53"] and (rep2["39"], rep2["37"]) == ("00", rep["37"])
+        assert wait_rows(secsim, tid, lambda rows: rows[-1]["repeats"] == n)
+    rows = wait_rows(secsim, tid, lambda rows: True)
+    assert len(rows) == 1 and rows[0]["id"] == row["id"]                     # never charged twice
+    assert batch_totals(secsim, tid) == totals(1, 4200)
+    with Ledger(secsim["ledger"]) as led:
+        assert led.totals(tid) == {"count": 1, "amount": 4200}
+
+
+def test_advice_with_a_bad_mac_is_63_and_is_not_the_advice(secsim, aes_term):
+    tid = "ADVMAC01"
+    adv = advice(aes_term, 3000, 1, tid)
+    req, raw = aes_term.request(adv)
+    data, _ = talk(secsim, raw[:-1] + bytes([raw[-1] ^ 1]))
+    rep = advice_reply(reply_of(data, req))
+    assert rep["39"] == "63" and aes_term.reply_mac_ok(data)
+    bad = secrow(secsim, 1, tid, mti="0220")
+    assert (bad["outcome"], bad["status"], bad["mac"], bad["offline_auth"]) == ("bad_mac", "declined", "bad", None)
+    rep = aes_term.ask(secsim, adv)[1]                                       # its resend is the advice
+    assert rep["39"] == "00" and rep["37"] != bad["rrn"]
+    rows = wait_rows(secsim, tid, lambda rows: len(rows) == 2)
+    assert [(r["outcome"], r["status"], r["repeats"]) for r in rows] == [("bad_mac", "declined", 0),
+                                                                          ("replied", "approved", 0)]
+    assert batch_totals(secsim, tid) == totals(1, 3000)
+
+
+def damaged_61(term, track2=VISA_TRACK2):
+    """Fields 61 the host cannot turn into a track 2, each (name, hex)."""
+    good = bytes.fromhex(term.stored_card(track2))
+    k = good[0]
+    cases = [("ciphertext", good[:-1] + bytes([good[-1] ^ 1])),
+             ("ksn", good[:1 + k - 1] + bytes([good[k] ^ 0x02]) + good[1 + k:]),   # another counter: another key
+             ("length-byte", bytes([11]) + good[1:]),
+             ("no-whole-block", good[:-3]),
+             ("counter-0", good[:1 + k - 4] + bytes(4) + good[1 + k:])]
+    for name, text in (("luhn", VISA_TRACK2.replace(VISA_PAN, VISA_PAN[:-1] + "1")), ("no-separator",
+                       VISA_TRACK2.replace("=", "D")), ("month-13", VISA_PAN + "=3013201")):
+        cases.append((name, bytes.fromhex(term.stored_card(text))))
+    return [(name, f.hex().upper()) for name, f in cases]
+
+
+def test_advice_whose_61_does_not_decipher_is_refused_with_30(secsim, aes_term):
+    tid = "ADV61BAD"
+    cases = damaged_61(aes_term)
+    for stan, (name, f61) in enumerate(cases, 1):
+        rep = advice_reply(aes_term.ask(secsim, advice(aes_term, 1000 + stan, stan, tid, **{"61": f61}))[1])
+        assert rep["39"] == "30", name
+        row = advice_row(secsim, stan, tid)
+        assert (row["status"], row["approved"], row["rc"], row["offline_auth"], row["pan_masked"], row["outcome"]) == (
+            "declined", 0, "30", offline_code(stan), None, "replied"), name
+    # a refused advice sent again: the same answer, no new row
+    rep = aes_term.ask(secsim, advice(aes_term, 1001, 1, tid, **{"61": cases[0][1]}))[1]
+    assert (rep["39"], rep["37"]) == ("30", advice_row(secsim, 1, tid)["rrn"])
+    assert len(wait_rows(secsim, tid, lambda rows: rows[0]["repeats"] == 1)) == len(cases)
+    assert batch_totals(secsim, tid) == totals()
+    log = open(os.path.join(secsim["state"], "stderr.log")).read()
+    assert "field 61: the PAN's check digit is wrong" in log
+
+
+def test_chip_advice_tc_checked_like_an_arqc(secsim, aes_term):
+    tid = "ADVCHIP1"
+    r, chip = offline_chip(3500)
+    track2 = r.track2_text()
+    assert track2.startswith(MC_PAN + "=")
+    rep = aes_term.ask(secsim, advice(aes_term, 3500, 1, tid, track2, **chip))[1]
+    assert rep["39"] == "00"
+    row = advice_row(secsim, 1, tid)
+    assert (row["arqc"], row["entry_mode"], row["pan_masked"], row["status"]) == (
+        "ok", "051", "555555******4444", "approved")
+    de55 = bytearray(bytes.fromhex(chip["55"]))
+    i = de55.find(bytes.fromhex("9F0206")) + 3
+    de55[i + 5] ^= 0x01                                          # another amount than the card's TC covers
+    online = Chip("emv_mc_cvn16", 3500)                          # an ARQC is not an offline approval
+    for stan, f55 in ((2, de55.hex().upper()), (3, online.fields()["55"]), (4, "9F2701")):
+        rep = aes_term.ask(secsim, advice(aes_term, 3500, stan, tid, track2, **dict(chip, **{"55": f55})))[1]
+        assert rep["39"] == "05", stan
+        row = advice_row(secsim, stan, tid)
+        assert (row["arqc"], row["status"], row["approved"], row["rc"]) == ("bad", "declined", 0, "05"), stan
+    # the card's TC under another PAN: no keys of that card verify it
+    rep = aes_term.ask(secsim, advice(aes_term, 3500, 5, tid, VISA_TRACK2, **chip))[1]
+    assert rep["39"] == "05" and advice_row(secsim, 5, tid)["arqc"] == "bad"
+    assert batch_totals(secsim, tid) == totals(1, 3500)
+
+
+def test_advice_triggers(secsim, aes_term):
+    tid = "ADVTRIGS"
+    rep = aes_term.ask(secsim, advice(aes_term, 10051, 1, tid))[1]              # .51: refused
+    assert rep["39"] == "51"
+    row = advice_row(secsim, 1, tid)
+    assert (row["status"], row["approved"], row["rc"], row["offline_auth"]) == ("declined", 0, "51", "Y10001")
+    assert aes_term.ask(secsim, advice(aes_term, 10051, 1, tid))[1]["37"] == rep["37"]
+    adv = advice(aes_term, 10098, 2, tid)                                       # .98: the first 0230 is lost
+    req, raw = aes_term.request(adv)
+    assert talk(secsim, raw) == (b"", False)
+    row = advice_row(secsim, 2, tid)
+    assert (row["status"], row["approved"], row["rc"], row["outcome"]) == ("approved", 1, "00", "closed")
+    assert batch_totals(secsim, tid) == totals(1, 10098)                       # it stands meanwhile
+    rep = aes_term.ask(secsim, adv)[1]                                         # the resend gets it
+    assert (rep["39"], rep["37"]) == ("00", row["rrn"])
+    row = advice_row(secsim, 2, tid)
+    assert (row["repeats"], row["outcome"], row["status"]) == (1, "replied", "approved")
+    assert batch_totals(secsim, tid) == totals(1, 10098)
+
+
+ADVICE_FORMAT_ERRORS = [
+    ("39-not-Y1", {"39": "00"}, "30", "format_error"),
+    ("track2-in-clear", {"35": VISA_TRACK2}, "30", "format_error"),
+    ("no-61", {"61": None}, "30", "format_error"),
+    ("no-38", {"38": None}, "30", "format_error"),
+    ("refund", {"3": "200000"}, "12", "declined"),
+]
+
+
+@pytest.mark.parametrize("name,fields,rc,status", ADVICE_FORMAT_ERRORS, ids=[c[0] for c in ADVICE_FORMAT_ERRORS])
+def test_advice_format_errors(secsim, aes_term, name, fields, rc, status):
+    tid = "ADVFMT%02d" % [c[0] for c in ADVICE_FORMAT_ERRORS].index(name)
+    req, rep = aes_term.ask(secsim, advice(aes_term, 1000, 1, tid, **fields))
+    assert rep["39"] == rc and set(rep) - {"t", "p"} == {"11", "37", "39", "41", "64"}
+    row = advice_row(secsim, 1, tid)
+    assert (row["status"], row["offline_auth"], row["approved"]) == (status, None, 0)
+
+
+def test_settlement_counts_advices_and_an_offline_sale_can_be_voided(secsim, aes_term):
+    tid = "ADVSETTL"
+    aes_term.ask(secsim, sale(10000, 1, tid))                                  # online
+    kept = advice(aes_term, 2000, 2, tid)
+    kept_rrn = aes_term.ask(secsim, kept)[1]["37"]
+    voided = advice(aes_term, 3000, 3, tid)
+    voided_rrn = aes_term.ask(secsim, voided)[1]["37"]
+    aes_term.ask(secsim, advice(aes_term, 4051, 4, tid))                       # refused: not a debit
+    statuses(secsim, tid, {("0200", "000001"): "approved"})
+    assert batch_totals(secsim, tid) == totals(3, 15000)
+    # the void of an offline sale: a 0200 void with the advice's RRN and the offline code
+    void_req = void(voided, {"37": voided_rrn, "38": voided["38"]}, 5)
+    assert void_req["22"] == "021" and void_req["38"] == "Y10003"
+    assert aes_term.ask(secsim, void(kept, {"37": kept_rrn, "38": "Y10002"}, 6, **{"4": "%012d" % 1999}))[1][
+        "39"] == "13"
+    assert aes_term.ask(secsim, void_req)[1]["39"] == "00"
+    got = statuses(secsim, tid, {("0220", "000003"): "voided", ("0200", "000005"): "approved"})
+    assert got[("0220", "000002")] == "approved" and got[("0220", "000004")] == "declined"
+    assert aes_term.ask(secsim, void_req | {"11": "000007"})[1]["39"] == "12"   # already voided
+    assert aes_term.ask(secsim, reversal(kept))[1]["39"] == "25"               # an advice is never reversed
+    host = totals(2, 12000)
+    assert batch_totals(secsim, tid) == host
+    rep = aes_term.ask(secsim, settle(tid, BATCH, 8, field63(host)))[1]
+    assert (rep["39"], rep["63"]) == ("00", field63(host))
+    # reversing the void brings the offline sale back
+    assert aes_term.ask(secsim, reversal(void_req))[1]["39"] == "00"
+    statuses(secsim, tid, {("0220", "000003"): "approved", ("0200", "000005"): "reversed"})
+    assert batch_totals(secsim, tid) == totals(3, 15000)
+
+
+def test_upload_of_offline_approvals_and_forced_settlement(secsim, aes_term):
+    tid = "ADVUPLOD"
+    sent = advice(aes_term, 2000, 1, tid)                                      # its 0230 came back
+    sent_rrn = aes_term.ask(secsim, sent)[1]["37"]
+    never = advice(aes_term, 3000, 2, tid)                                     # never reached the host
+    r, chip = offline_chip(2500)
+    chip_adv = advice(aes_term, 2500, 3, tid, r.track2_text(), **chip)
+    refused = advice(aes_term, 5051, 4, tid)
+    broken = advice(aes_term, 1000, 5, tid, **{"61": damaged_61(aes_term)[0][1]})
+    terminal = totals(5, 13551)
+    rep = aes_term.ask(secsim, settle(tid, BATCH, 6, field63(terminal)))[1]     # forced: advices pending
+    assert (rep["39"], rep["63"]) == ("95", field63(totals(1, 2000)))
+    answers = {}
+    for name, adv, rrn in (("sent", sent, sent_rrn), ("never", never, None), ("chip", chip_adv, None),
+                           ("refused", refused, None), ("broken", broken, None), ("never-again", never, None)):
+        up = offline_upload(adv, rrn)
+        assert ("37" in up) == bool(rrn) and up["39"] == "Y1" and "61" in up and ("55" in up) == (name == "chip")
+        req, rep = aes_term.ask(secsim, up)
+        assert "37" not in rep or rep["37"] == rrn
+        answers[name] = rep["39"]
+    assert answers == {"sent": "00", "never": "00", "chip": "00", "refused": "51", "broken": "30",
+                       "never-again": "00"}
+    rows = wait_rows(secsim, tid, lambda rows: len(rows) == 8 and all(r["status"] != "not_replied" for r in rows))
+    ups = [r for r in rows if r["mti"] == "0320"]
+    first_advice = rows[0]
+    never_row = ups[1]
+    assert [(r["stan"], r["offline_auth"], r["status"], r["rc"], r["original_id"]) for r in ups] == [
+        ("000001", None, "approved", "00", first_advice["id"]),                # linked to its 0220
+        ("000002", "Y10002", "approved", "00", None),                          # recorded as the advice
+        ("000003", "Y10003", "approved", "00", None),
+        ("000004", "Y10004", "declined", "51", None),
+        ("000005", "Y10005", "declined", "30", None),
+        ("000002", None, "approved", "00", never_row["id"])]                   # uploaded again: linked to it
+    assert re.fullmatch(r"\d{12}", never_row["rrn"]) and never_row["rrn_ref"] is None and never_row["repeats"] == 0
+    assert (ups[2]["arqc"], ups[2]["entry_mode"], ups[2]["pan_masked"]) == ("ok", "051", "555555******4444")
+    # a 0220 of an offline sale the host has from its upload: answered as that advice
+    rep = aes_term.ask(secsim, never)[1]
+    assert (rep["39"], rep["37"]) == ("00", never_row["rrn"])
+    assert wait_rows(secsim, tid, lambda rows: rows[3]["repeats"] == 1)[3]["id"] == never_row["id"]
+    host = totals(3, 7500)
+    assert batch_totals(secsim, tid) == host
+    rep = aes_term.ask(secsim, settle(tid, BATCH, 7, field63(terminal), code="960000"))[1]
+    assert (rep["39"], rep["63"]) == ("00", field63(host))
+
+
+UPLOAD_FORMAT_ERRORS = [
+    ("Y1-without-61", {"61": None}),
+    ("Y1-refund", {"3": "200000"}),
+    ("61-without-Y1", {"39": "00", "37": "612300000001"}),
+    ("55-without-Y1", {"39": "00", "37": "612300000001", "61": None, "55": "9F270140"}),
+    ("no-37-without-Y1", {"39": "00", "61": None}),
+]
+
+
+@pytest.mark.parametrize("name,fields", UPLOAD_FORMAT_ERRORS, ids=[c[0] for c in UPLOAD_FORMAT_ERRORS])
+def test_upload_format_errors(secsim, aes_term, name, fields):
+    tid = "UPFMT%03d" % [c[0] for c in UPLOAD_FORMAT_ERRORS].index(name)
+    req, raw = aes_term.request(offline_upload(advice(aes_term, 1000, 1, tid), **fields))
+    data, _ = talk(secsim, raw)
+    rep, _ = iso8583.decode(framed(data)[1], HS.spec)
+    assert (rep["t"], rep["39"]) == ("0330", "30") and aes_term.reply_mac_ok(data)
+    row = advice_row(secsim, 1, tid, mti="0320")
+    assert (row["status"], row["offline_auth"]) == ("format_error", None)
+
+
+def test_doc_advice_trigger_table_matches_rules():
+    section = doc_section_10().split("### 10.9", 1)[1]
+    table = {}
+    for m in re.finditer(r"^\| `\.(\d\d)` \|.*\| `(\d\d)` \| `(\w+)` \|$", section, re.M):
+        table[int(m.group(1))] = (m.group(2), m.group(3))
+    assert table == {c: (a.rc, a.outcome) for c, a in rules.ADVICE_TRIGGERS.items()}
+    assert rules.OFFLINE_APPROVED == "Y1" and rules.ADVICE_BAD_CARD_DATA == "30" and rules.ADVICE_BAD_TC == "05"
+    assert "| `Y1` |" in open(hostspec.DOC, encoding="utf-8").read().split("## 7.", 1)[1].split("## 8.", 1)[0]
 
 
 def test_no_card_data_pin_blocks_or_icc_data_at_rest(secsim):

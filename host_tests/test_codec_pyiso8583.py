@@ -94,6 +94,11 @@ VOID = txn("void", s=43, a=100051, m="chip", t="20260705101500", o=42, ot="sale"
            **{"or": "601234567890", "oa": "A1B2C3"})
 BILL = txn("bill", s=44, i=8, a=67991, m="tap", bill="ELEC/1234567891", cn="BOUDIAF AMINA")
 APPROVED = {"rc": "00", "r": "601234567890", "au": "A1B2C3"}
+# A sale approved offline (store and forward, section 15), as journaled: the KSN it took ("k") and its
+# track 2 enciphered under that KSN's data key ("d"): the example of docs/host-interface.md 15.3.
+F61_KSN = "123456789012345600000001"
+F61_CT = ("F86B16E611BFAD1BEC7193169EDF06CF93B284109850C5FA9AEF78DD82C6EA0CFCB395B104720EDE2383A2F483CD6B44")
+OFFLINE = {"rc": "Y1", "au": "Y10007", "k": F61_KSN, "d": F61_CT}
 
 
 def requests():
@@ -111,6 +116,9 @@ def requests():
     yield "reversal-void", "0400", messages.reversal(Params(), VOID, UTC)
     yield "upload", "0320", admin.batch_upload(Params(), txn(**APPROVED), UTC)
     yield "upload-bill", "0320", admin.batch_upload(Params(), dict(BILL, **APPROVED), UTC)
+    yield "advice", "0220", messages.advice(Params(), txn(**OFFLINE), UTC)
+    yield "upload-offline", "0320", admin.batch_upload(Params(), txn(**OFFLINE), UTC)
+    yield "upload-offline-rrn", "0320", admin.batch_upload(Params(), txn(r="601234567891", **OFFLINE), UTC)
     yield "inquiry", "0100", admin.bill_inquiry(Params(), 45, "ELEC/1234567891", UTC, LOCAL)
     yield "settle", "0500", admin.settlement(Params(), 46, 1, "002000000012000001000000000500", UTC)
     yield "settle-final", "0500", admin.settlement(Params(), 47, 1, "002000000012000001000000000500", UTC,
@@ -145,7 +153,7 @@ def test_document_length_types_map_to_firmware_constants():
 
 
 def test_every_request_mti_of_the_document_is_built():
-    assert {mti for mti, _ in REQUESTS.values()} == set(["0100", "0200", "0320", "0400", "0500", "0800"])
+    assert {mti for mti, _ in REQUESTS.values()} == set(["0100", "0200", "0220", "0320", "0400", "0500", "0800"])
 
 
 # ---- terminal -> host -------------------------------------------------------------------------------
@@ -155,7 +163,7 @@ def test_terminal_request_decodes_with_document_spec(name):
     mti, req = REQUESTS[name]
     decoded = doc_decode(fw_encode(mti, req))
     assert decoded["t"] == mti
-    assert data_fields(decoded) == {str(f): v for f, v in req.items()}
+    assert data_fields(decoded) == {str(f): as_doc(v) for f, v in req.items()}
     assert HS.check_formats(decoded) == []
     assert HS.check_presence(mti, decoded) == []
 
@@ -216,6 +224,16 @@ def test_0320_values():
     assert "48" not in decoded_request("upload-bill")
 
 
+def test_0220_and_0320_of_an_offline_sale_values():
+    f61 = ("0C" + F61_KSN + F61_CT)
+    assert decoded_request("advice") == dict(TXN, **{
+        "3": "000000", "4": "000000100051", "11": "000042", "22": "021", "25": "00", "38": "Y10007", "39": "Y1",
+        "61": f61})
+    assert decoded_request("upload-offline") == dict(TXN, **{
+        "3": "000000", "4": "000000100051", "11": "000042", "22": "021", "38": "Y10007", "39": "Y1", "61": f61})
+    assert decoded_request("upload-offline-rrn")["37"] == "601234567891"
+
+
 def test_0100_values():
     assert decoded_request("inquiry") == dict(COMMON, **{
         "3": "380000", "11": "000045", "12": "100807", "13": "0705", "42": "000000000000001",
@@ -252,7 +270,8 @@ def test_section_5_conditional_fields():
 
 # ---- host -> terminal -------------------------------------------------------------------------------
 
-REPLY = {"0100": "0110", "0200": "0210", "0320": "0330", "0400": "0410", "0500": "0510", "0800": "0810"}
+REPLY = {"0100": "0110", "0200": "0210", "0220": "0230", "0320": "0330", "0400": "0410", "0500": "0510",
+         "0800": "0810"}
 HOST_VALUES = {"37": "612345000001", "39": "00", "4": "000000067991"}
 
 
@@ -284,6 +303,10 @@ CASES = [
     ("reversal", "00", None),
     ("reversal-rrn", "25", None),
     ("upload", "00", None),
+    ("advice", "00", None),
+    ("advice", "51", None),
+    ("upload-offline", "00", None),
+    ("upload-offline-rrn", "30", None),
     ("inquiry", "00", {"38": "F6G7H8", "48": "BOUDIAF AMINA"}),
     ("inquiry", "25", {"4": "000000000000"}),
     ("settle", "00", {"63": "002000000012000001000000000500"}),
@@ -338,6 +361,54 @@ def test_host_secondary_bitmap_decodes_in_the_terminal():
     with_secondary = raw[:4] + bytes([raw[4] | 0x80]) + raw[5:12] + bytes(8) + raw[12:]
     assert doc_decode(with_secondary)["1"] == "0000000000000000"
     assert fw_decode(with_secondary) == fw_decode(raw)
+
+
+# ---- store and forward: 0220 / 0230 and field 61 (section 15) ----------------------------------------
+
+# An advice as section 15.2 lists it, with the firmware codec's value types (field 61 from the doc's own
+# example of 15.3: an AES KSN and 48 bytes of ciphertext).
+F61 = bytes.fromhex("0C123456789012345600000001F86B16E611BFAD1BEC7193169EDF06CF93B284109850C5FA9AEF78DD82C6EA0C"
+                    "FCB395B104720EDE2383A2F483CD6B44")
+ADVICE = {3: "000000", 4: "000000001250", 7: "0705090807", 11: "000049", 12: "100807", 13: "0705", 22: "051",
+          23: "001", 24: "001", 25: "00", 38: "Y10009", 39: "Y1", 41: "WASL0001", 42: "000000000000001",
+          49: "012", 53: bytes.fromhex("123456789012345600000002"),
+          55: bytes.fromhex("9F2701409F260811223344556677889F"), 60: "000001", 61: F61, 62: "000009", 64: bytes(8)}
+
+
+def test_0220_of_the_terminal_codec_obeys_the_document():
+    dec = document_agrees("0220", ADVICE)
+    assert dec["61"] == F61.hex().upper() and len(F61) == 61
+    assert [f for f in CARD_FIELDS if f in dec] == [] and "37" not in dec
+    assert firmware_spec()[61] == ("b", fw.LLLVAR, 64)
+    assert HS.presence["0220"]["61"] == "M" and HS.presence["0320"]["61"] == "C"
+    assert {m for m, cols in HS.presence.items() if cols["61"] != "-"} == {"0220", "0320"}
+    raw = fw_encode("0220", ADVICE)
+    assert raw[raw.index(b"061" + F61[:1]):].startswith(b"061" + F61)      # LLLVAR: 3 ASCII digits, bytes
+
+
+def test_0230_of_the_document_validates_in_the_terminal():
+    cols = HS.presence["0230"]
+    assert {f for f, r in cols.items() if r != "-" and f.isdigit()} == {"11", "37", "39", "41", "64"}
+    for rc in ("00", "51", "30", "63"):
+        doc = {"t": "0230", "11": "000049", "37": "612345000001", "39": rc, "41": "WASL0001"}
+        raw, _ = iso8583.encode(dict(doc), HS.spec)
+        assert HS.check_presence("0230", doc_decode(raw), doc_decode(fw_encode("0220", ADVICE))) == []
+        got_mti, rep = fw_decode(bytes(raw))
+        assert (got_mti, rep[39]) == ("0230", rc)
+        assert validate_reply("0220", ADVICE, got_mti, rep) is None
+    doc["11"] = "000050"
+    got_mti, rep = fw_decode(bytes(iso8583.encode(dict(doc), HS.spec)[0]))
+    with pytest.raises(messages.ReplyError):
+        validate_reply("0220", ADVICE, got_mti, rep)
+
+
+def test_0320_of_an_offline_approval_obeys_the_document():
+    up = {f: v for f, v in ADVICE.items() if f not in (23, 25)}
+    dec = document_agrees("0320", up)                                     # no 37: its 0230 never came
+    assert (dec["39"], dec["38"], "37" in dec) == ("Y1", "Y10009", False)
+    dec = document_agrees("0320", {**up, 37: "612345000001"})
+    assert dec["37"] == "612345000001"
+    assert HS.check_presence("0320", doc_decode(fw_encode("0320", {**up, 23: "001"}))) != []
 
 
 # ---- properties -------------------------------------------------------------------------------------
@@ -459,6 +530,14 @@ def test_property_built_0200_and_0400_obey_the_document(tc, now):
 @st.composite
 def reply_fields(draw, mti):
     return {f: draw(value(f, exact=True)) for f in present_in(mti) if draw(st.booleans()) or f in (11, 39, 41)}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_property_0220_firmware_encode_document_decode(data):
+    fields = {f: data.draw(value(f)) for f in present_in("0220") if HS.presence["0220"][str(f)] == "M"
+              or data.draw(st.booleans())}
+    document_agrees("0220", fields)
 
 
 @pytest.mark.parametrize("mti", sorted(REPLY.values()))

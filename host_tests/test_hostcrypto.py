@@ -172,6 +172,54 @@ def test_tdes_ipek_transaction_keys_and_pin_blocks_of_a4():
         hc.tdes_ipek(TBDK[:8], IKSN)
 
 
+def test_data_encryption_keys_published_and_psec():
+    # AES: usage 3000 of the X9.24-3 supplement (counter 1 and the WORKING counters) in SessionKeys
+    assert hc.session_keys(aes_ksn(1), aes_bdk=BDK).data_key == H(USAGES_1[hc.USAGE_DATA_ENCRYPT])
+    for counter, (_, _, data) in WORKING.items():
+        assert hc.session_keys(aes_ksn(counter), aes_bdk=BDK).data_key == H(data), hex(counter)
+    # TDES: data request variant then the one-way function, KSN FFFF9876543210E00008 (ID TECH's published
+    # example, as host_tests/fw/test_crypto_dukpt_tdes.py)
+    keys = hc.session_keys(tdes_ksn(8), tdes_bdk=TBDK)
+    assert keys.data_key == hc.tdes_data_key(TBDK, tdes_ksn(8)) == H("C39B2778B058AC376FB18DC906F75CBA")
+    variant = hc.tdes_working_key(TBDK, tdes_ksn(8), hc.VARIANT_DATA_REQUEST)
+    assert variant == hc._xor(H(TDES_VECTORS[8][0]), H("0000000000FF0000") * 2)
+    assert keys.data_key == psec.des.encrypt_tdes_ecb(variant, variant)      # each half under the key
+    with pytest.raises(hc.DukptError):
+        hc.tdes_owf(variant[:8])
+
+
+def test_stored_card_layout_and_refusals():
+    track2 = "4761739001010119=25122011758928889"                              # 34 characters
+    for keys, block in ((hc.session_keys(aes_ksn(1), aes_bdk=BDK), 16),
+                        (hc.session_keys(tdes_ksn(1), tdes_bdk=TBDK), 8)):
+        f61 = hc.encipher_stored_card(keys, track2)
+        k = len(keys.ksn)
+        assert f61[0] == k and f61[1:1 + k] == keys.ksn and len(f61) == 1 + k + -(-34 // block) * block
+        assert hc.decipher_stored_card(f61, aes_bdk=BDK, tdes_bdk=TBDK) == track2
+        clear = keys.decipher_data(f61[1 + k:])
+        assert clear == track2.encode() + bytes(len(clear) - 34)
+        ct = f61[1 + k:]
+        if keys.scheme == "aes":
+            assert ct == psec.aes.encrypt_aes_cbc(keys.data_key, bytes(16), clear)
+        else:
+            assert ct == psec.des.encrypt_tdes_cbc(keys.data_key, bytes(8), clear)
+        bad = [b"", bytes([11]) + f61[1:], f61[:1 + k], f61[:-1], f61 + bytes(block)[:1],
+               f61[:5] + bytes([f61[5] ^ 1]) + f61[6:],                                  # another KSN
+               f61[:-1] + bytes([f61[-1] ^ 1]),                                          # damaged ciphertext
+               f61[:1 + k] + keys.encipher_data(track2[:20].encode() + bytes(block)),   # a whole block of padding
+               f61[:1 + k] + keys.encipher_data(track2.replace("=", "D").encode()),
+               f61[:1 + k] + keys.encipher_data(bytes(block))]                          # nothing but padding
+        for f in bad:
+            with pytest.raises(hc.StoredCardError):
+                hc.decipher_stored_card(f, aes_bdk=BDK, tdes_bdk=TBDK)
+        with pytest.raises(hc.StoredCardError):                                          # no BDK for the scheme
+            hc.decipher_stored_card(f61, **({"tdes_bdk": TBDK} if keys.scheme == "aes" else {"aes_bdk": BDK}))
+    with pytest.raises(hc.StoredCardError):                                              # counter 0
+        hc.decipher_stored_card(hc.pack_stored_card(aes_ksn(0), bytes(16)), aes_bdk=BDK)
+    with pytest.raises(hc.StoredCardError):                                              # over 64 bytes
+        hc.pack_stored_card(aes_ksn(1), bytes(64))
+
+
 def test_pin_blocks_published_examples_and_refusals():
     assert hc.format4_pan_field("4012345678909") == H("14012345678909000000000000000000")
     assert hc.format4_pan_field("1234567") == H("00000012345670000000000000000000")
@@ -217,7 +265,7 @@ def test_session_keys_choose_the_scheme_by_ksn_length_and_hide_the_keys():
         H(USAGES_1[u]) for u in (hc.USAGE_PIN_ENCRYPTION, hc.USAGE_MAC_GENERATION, hc.USAGE_MAC_VERIFICATION))
     for keys in (a, t):
         text = repr(keys) + str(keys)
-        for secret in (keys.pin_key, keys.request_mac_key, keys.reply_mac_key):
+        for secret in (keys.pin_key, keys.request_mac_key, keys.reply_mac_key, keys.data_key):
             assert secret.hex() not in text.lower()
     for ksn, kw in ((aes_ksn(1), {"tdes_bdk": TBDK}), (tdes_ksn(1), {"aes_bdk": BDK}), (bytes(11), {"aes_bdk": BDK})):
         with pytest.raises(hc.DukptError):
@@ -238,11 +286,30 @@ def test_document_examples_of_section_13():
     a = hc.session_keys(aes_ksn(1), aes_bdk=BDK)
     t = hc.session_keys(tdes_ksn(1), tdes_bdk=TBDK)
     for value in (a.pin_key, a.request_mac_key, a.reply_mac_key, t.request_mac_key, t.reply_mac_key,
-                  H(FORMAT4[1]), H("1B9C1845EB993A7A")):
+                  H(FORMAT4[1]), H("1B9C1845EB993A7A"), a.data_key, t.data_key,
+                  hc.tdes_working_key(TBDK, tdes_ksn(1), hc.VARIANT_DATA_REQUEST), hc.tdes_data_key(TBDK, tdes_ksn(8))):
         assert value.hex().upper() in doc
     m = re.search(r"`(\w+)` \(59 bytes, the MAC input\)", doc)
     assert m and m.group(1) == "123456789012345600000001"
     assert "field 64 = `%s`" % a.request_mac(echo_mac_input()).hex().upper() in doc
+
+
+def test_document_examples_of_section_15():
+    """The field 61 examples of docs/host-interface.md 15.3, recomputed."""
+    with open(hostspec.DOC, encoding="utf-8") as f:
+        doc = f.read().split("### 15.3", 1)[1].split("### 15.4", 1)[0]
+    track2 = re.search(r"track 2 `([0-9=]+)` \((\d+) characters\)", doc)
+    assert track2 and len(track2.group(1)) == int(track2.group(2))
+    items = doc.split("Examples,", 1)[1].split("\n* ")[1:]
+    examples = [re.search(r"KSN `([0-9A-F]+)` \(data key\s+`([0-9A-F]{32})`\).*?(\d+) bytes[^`]*`(0[AC])`\s+"
+                          r"`([0-9A-F]+)`\s+`([0-9A-F]+)`", item, re.S) for item in items]
+    assert len(examples) == 2 and all(examples)
+    for ksn, data_key, n, k, ksn_again, ct in (m.groups() for m in examples):
+        keys = hc.session_keys(H(ksn), aes_bdk=BDK, tdes_bdk=TBDK)
+        assert keys.data_key == H(data_key) and ksn_again == ksn and int(k, 16) == len(H(ksn))
+        f61 = hc.encipher_stored_card(keys, track2.group(1))
+        assert f61 == H(k + ksn + ct) and len(f61) == int(n)
+        assert hc.decipher_stored_card(f61, aes_bdk=BDK, tdes_bdk=TBDK) == track2.group(1)
 
 
 def echo_mac_input():
@@ -275,7 +342,8 @@ def tdes_counters():
 
 @SETTINGS
 @given(aes_keys, st.binary(min_size=8, max_size=8), aes_counters(),
-       st.sampled_from((hc.USAGE_PIN_ENCRYPTION, hc.USAGE_MAC_GENERATION, hc.USAGE_MAC_VERIFICATION)))
+       st.sampled_from((hc.USAGE_PIN_ENCRYPTION, hc.USAGE_MAC_GENERATION, hc.USAGE_MAC_VERIFICATION,
+                        hc.USAGE_DATA_ENCRYPT)))
 def test_aes_dukpt_matches_the_firmware(bdk, ikid, counter, usage):
     ik = fw_aes.derive_initial_key(bdk, ikid)
     assert hc.aes_initial_key(bdk, ikid) == bytes(ik)
@@ -294,8 +362,9 @@ def test_tdes_dukpt_matches_the_firmware(bdk, iksn, counter):
     tk = fw_tdes.transaction_key(ipek, ksn)
     assert hc.tdes_transaction_key(bytes(ipek), ksn) == bytes(tk)
     keys = hc.session_keys(ksn, tdes_bdk=bdk)
-    assert (keys.pin_key, keys.request_mac_key, keys.reply_mac_key) == tuple(
-        bytes(fw_tdes.working_key(tk, u)) for u in (fw_tdes.PIN, fw_tdes.MAC_REQUEST, fw_tdes.MAC_RESPONSE))
+    assert (keys.pin_key, keys.request_mac_key, keys.reply_mac_key, keys.data_key) == tuple(
+        bytes(fw_tdes.working_key(tk, u)) for u in (fw_tdes.PIN, fw_tdes.MAC_REQUEST, fw_tdes.MAC_RESPONSE,
+                                                     fw_tdes.DATA_REQUEST | fw_tdes.OWF))
 
 
 @SETTINGS
@@ -362,3 +431,9 @@ def test_terminal_key_store_and_host_agree(tmp_path, fixture, bdk):
                 assert mac.hex().upper() == "B2CAEA3D455902F6"
             if i == 0 and keys.scheme == "tdes":                       # X9.24-1 A.4.2, first KSN
                 assert block == H("1B9C1845EB993A7A")
+            # field 61 (docs/host-interface.md section 15): the terminal enciphers, the host deciphers
+            track2 = "4761739001010119=25122011758928889"[:30 + 2 * i]
+            clear = track2.encode() + bytes(-len(track2) % keys.data_block)
+            f61 = bytes([len(t.ksn)]) + bytes(t.ksn) + bytes(t.encrypt_data(clear))
+            assert f61 == hc.encipher_stored_card(keys, track2)
+            assert hc.decipher_stored_card(f61, **bdk) == track2

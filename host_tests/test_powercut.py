@@ -8,7 +8,9 @@ the same flash image, lets it recover (pending reversal sent, unprinted receipts
 - nothing is lost: the terminal's batch totals (from its journal) equal the host ledger's;
 - nothing is charged twice: the host holds at most one live approval per transaction;
 - every request whose outcome the terminal did not journal was reversed, exactly once;
-- no reversal is left pending, and an approved transaction has its receipts.
+- no reversal is left pending, and an approved transaction has its receipts;
+- store and forward (a sale under the floor limit): every offline approval reaches the host as one
+  advice, never two.
 
 The number of journal writes is discovered, not assumed: cuts go on until a run completes with no cut.
 """
@@ -23,6 +25,9 @@ from tools.simlink import AcqSim, Firmware, journal_state, load_cards
 CARDS = load_cards()
 PIN = ("1234", "OK")
 PARAMS = {"language": "en"}
+# store and forward: the 125,00 sale of _sale is under the floor limit, approved by the terminal, and
+# its advice (0220) goes at idle
+OFFLINE = {"language": "en", "offline": {"floor_limit": 20000}}
 
 
 def _sale(fw, n0):
@@ -91,26 +96,34 @@ def _settle(fw, n0):
     fw.wait_state("idle", 10, since=i)
 
 
-# transaction under test -> (setup run before the cuts, the transaction)
+# transaction under test -> (setup run before the cuts, the transaction, parameters)
 FLOWS = {
-    "sale": (None, _sale),
-    "void": (_sale, _void),
-    "refund": (None, _refund),
-    "bill": (None, _bill),
-    "settle": (_sale, _settle),
+    "sale": (None, _sale, PARAMS),
+    "void": (_sale, _void, PARAMS),
+    "refund": (None, _refund, PARAMS),
+    "bill": (None, _bill, PARAMS),
+    "settle": (_sale, _settle, PARAMS),
+    "offline_sale": (None, _sale, OFFLINE),
 }
 
 
-def _boot(workdir, acq, env=None):
-    fw = Firmware(os.path.join(workdir, "term"), acq=acq, params=PARAMS, env=env)
+def _boot(workdir, acq, params, env=None):
+    fw = Firmware(os.path.join(workdir, "term"), acq=acq, params=params, env=env)
     fw.start()
     fw.wait_state("idle", 20)
     return fw
 
 
-def _recover(workdir, acq):
+def _advised(workdir, fw):
+    """Wait until the terminal owes the host no advice (it sends them at idle)."""
+    def done():
+        return fw.states[-1] == "idle" and not journal_state(os.path.join(workdir, "term"))["advices"]
+    fw.wait_for(done, 30, "the advices sent")
+
+
+def _recover(workdir, acq, params):
     """Boot after the cut and let recovery run: print what is offered, until idle."""
-    fw = Firmware(os.path.join(workdir, "term"), acq=acq, params=PARAMS)
+    fw = Firmware(os.path.join(workdir, "term"), acq=acq, params=params)
     fw.start()
     fw.wait_for(lambda: fw.states and fw.states[-1] in ("idle", "unprinted"), 30, "recovery")
     if fw.states[-1] == "unprinted":
@@ -120,6 +133,8 @@ def _recover(workdir, acq):
         if fw.states[-1] != "idle":
             fw.key("OK")
         fw.wait_for(lambda: fw.states[-1] == "idle", 20, "idle after recovery")
+    if "offline" in params:
+        _advised(workdir, fw)
     return fw
 
 
@@ -135,8 +150,13 @@ def _check(workdir, acq, fw, label):
     if host is not None:
         assert {k: host[k] for k in mine} == mine, "%s: terminal %s != host %s" % (label, mine, host)
     # nothing charged twice: one live approval per (STAN, batch) of a 0200
-    live = [(r["batch"], r["stan"]) for r in rows if r["mti"] == "0200" and r["status"] == "approved"]
+    live = [(r["batch"], r["stan"]) for r in rows if r["mti"] in ("0200", "0220") and r["approved"]]
     assert len(live) == len(set(live)), "%s: duplicate approvals %s" % (label, live)
+    # every offline approval was told to the host, once
+    offline = {r["s"] for r in j["records"] if r["e"] == "off"}
+    advised = [r["stan"] for r in rows if r["mti"] == "0220"]
+    assert sorted(int(s) for s in advised) == sorted(offline), "%s: advices %s for offline %s" % (
+        label, advised, offline)
     # every journaled request without a journaled reply, and every chip approval the card did not
     # confirm (no "cok": the power failed before its second GENERATE AC answered, or it refused: "crd"),
     # was reversed exactly once
@@ -155,20 +175,20 @@ def _check(workdir, acq, fw, label):
         label, len(acked), len(reversed_))
     # an approved transaction of the batch has both copies printed
     cur = j["current"]
-    if cur and cur.get("rc") == "00" and "rev" not in cur and "crd" not in cur:
+    if cur and cur.get("rc") in ("00", "Y1") and "rev" not in cur and "crd" not in cur:
         assert "m" in cur.get("pc", "") and "c" in cur.get("pc", ""), "%s: receipts missing %s" % (label, cur)
 
 
 def _run_cut(kind, spec):
-    setup, flow = FLOWS[kind]
+    setup, flow, params = FLOWS[kind]
     workdir = tempfile.mkdtemp(prefix="wasl-cut-")
     try:
         with AcqSim(os.path.join(workdir, "acq")) as acq:
             if setup:
-                fw = _boot(workdir, acq)
+                fw = _boot(workdir, acq, params)
                 setup(fw, len(fw.states) - 1)
                 fw.stop()
-            fw = _boot(workdir, acq, env={"WASL_POWERCUT": spec})
+            fw = _boot(workdir, acq, params, env={"WASL_POWERCUT": spec})
             n0 = len(fw.states) - 1
             cut = False
             try:
@@ -182,7 +202,7 @@ def _run_cut(kind, spec):
                 fw.stop()
             else:
                 fw.stop()
-            fw = _recover(workdir, acq)
+            fw = _recover(workdir, acq, params)
             try:
                 _check(workdir, acq, fw, "%s %s" % (kind, spec))
                 if not cut and kind == "settle":

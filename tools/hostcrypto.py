@@ -9,17 +9,24 @@ firmware's implementation (firmware/wasl/crypto), so each checks the other (host
     hc.verify(keys.request_mac(msg[:-8]), msg[-8:])  # field 64 of a request
     pin = keys.decipher_pin(field52, pan)           # str of digits; PinBlockError when the block is not one
     reply_mac = keys.reply_mac(reply[:-8])          # field 64 of the reply
+    track2 = decipher_stored_card(field61, aes_bdk=bdk)   # field 61 of an advice; StoredCardError
 
 Schemes (docs/keys.md, docs/host-interface.md section 13):
 
 * AES DUKPT, ANSI X9.24-3-2017: BDK (AES-128/256) + initial key ID (8 bytes) -> initial key; + the 32-bit
   transaction counter -> intermediate derivation key; + key usage -> AES-128 working key: PIN encryption
   (1000), MAC generation (2000, the terminal MACs its requests), MAC verification (2001, the terminal
-  checks the host's replies). KSN: 12 bytes, initial key ID + counter. PIN block: ISO 9564-1 format 4.
-  MAC: AES-CMAC (NIST SP 800-38B), leftmost 8 bytes.
+  checks the host's replies), data encryption (3000, field 61). KSN: 12 bytes, initial key ID + counter.
+  PIN block: ISO 9564-1 format 4. MAC: AES-CMAC (NIST SP 800-38B), leftmost 8 bytes. Data: AES-CBC.
 * TDES DUKPT, ANSI X9.24-1-2009: BDK (2-key TDES) + initial KSN -> IPEK; + the 21-bit counter ->
-  transaction key; XOR a Table A-1 variant -> PIN key, MAC request key, MAC response key. KSN: 10 bytes.
+  transaction key; XOR a Table A-1 variant -> PIN key, MAC request key, MAC response key, data request
+  key (then the one-way function: the variant key enciphers each of its halves). KSN: 10 bytes.
   PIN block: ISO 9564-1 format 0. MAC: ISO/IEC 9797-1 MAC algorithm 3 (retail MAC), padding method 1.
+  Data: TDES-CBC.
+
+Field 61 (docs/host-interface.md section 15): k (1 byte) + the KSN taken when the sale was approved
+offline (k = 12 or 10 bytes) + the track 2 text, zero-padded to whole blocks, enciphered in CBC mode
+with a zero IV under the data encryption key of that KSN.
 
 Nothing here prints or logs a key; callers must not either.
 """
@@ -39,6 +46,10 @@ class DukptError(ValueError):
 
 class PinBlockError(ValueError):
     """An enciphered PIN block that does not decipher to a valid clear PIN block / PIN field."""
+
+
+class StoredCardError(ValueError):
+    """A field 61 that is not one, or does not decipher to zero-padded track 2 text."""
 
 
 # ---- block ciphers --------------------------------------------------------------------------------------
@@ -75,6 +86,34 @@ def tdes_encrypt(key, block):
 def tdes_decrypt(key, block):
     d = Cipher(TripleDES(_tdes_key(key)), modes.ECB()).decryptor()
     return d.update(bytes(block)) + d.finalize()
+
+
+def _cbc(algorithm, iv, data, encrypt):
+    block = algorithm.block_size // 8
+    data = bytes(data)
+    if len(data) % block:
+        raise ValueError("CBC data of %d bytes: not a multiple of %d" % (len(data), block))
+    c = Cipher(algorithm, modes.CBC(bytes(iv) if iv is not None else bytes(block)))
+    op = c.encryptor() if encrypt else c.decryptor()
+    return op.update(data) + op.finalize()
+
+
+def aes_cbc_encrypt(key, data, iv=None):
+    """AES-CBC of whole 16-byte blocks; zero IV unless given."""
+    return _cbc(algorithms.AES(bytes(key)), iv, data, True)
+
+
+def aes_cbc_decrypt(key, data, iv=None):
+    return _cbc(algorithms.AES(bytes(key)), iv, data, False)
+
+
+def tdes_cbc_encrypt(key, data, iv=None):
+    """TDES-CBC of whole 8-byte blocks (16-byte key: 2-key TDES); zero IV unless given."""
+    return _cbc(TripleDES(_tdes_key(key)), iv, data, True)
+
+
+def tdes_cbc_decrypt(key, data, iv=None):
+    return _cbc(TripleDES(_tdes_key(key)), iv, data, False)
 
 
 def _xor(a, b):
@@ -180,16 +219,22 @@ def split_aes_ksn(ksn):
     return bytes(ksn[:8]), int.from_bytes(bytes(ksn[8:12]), "big")
 
 
-def aes_working_key(bdk, ksn, usage, key_type=KEY_AES128):
-    """A working key of a KSN, derived from the BDK the way the host's HSM does: BDK -> initial key ->
-    intermediate derivation key of the counter -> working key (AES-128 unless key_type says otherwise)."""
+def aes_working_keys(bdk, ksn, usages, key_type=KEY_AES128):
+    """The working keys of a KSN for several key usages (one intermediate derivation key for all),
+    derived from the BDK the way the host's HSM does: BDK -> initial key -> intermediate derivation key
+    of the counter -> working keys (AES-128 unless key_type says otherwise)."""
     ikid, counter = split_aes_ksn(ksn)
     if not aes_counter_valid(counter):
         raise DukptError("AES DUKPT counter %08X: 1 to FFFFFFFF with at most 16 one bits" % counter)
     if _KEY_BITS[key_type] > 8 * len(bdk):
         raise DukptError("a working key stronger than the BDK")
     idk = aes_intermediate_key(aes_initial_key(bdk, ikid), ikid, counter)
-    return aes_derive_key(idk, usage, key_type, ikid, counter)
+    return [aes_derive_key(idk, usage, key_type, ikid, counter) for usage in usages]
+
+
+def aes_working_key(bdk, ksn, usage, key_type=KEY_AES128):
+    """One working key of a KSN (aes_working_keys)."""
+    return aes_working_keys(bdk, ksn, (usage,), key_type)[0]
 
 
 # ---- TDES DUKPT, ANSI X9.24-1-2009 Annex A ----------------------------------------------------------------
@@ -257,6 +302,20 @@ def tdes_working_key(bdk, ksn, variant):
     if not tdes_counter_valid(tdes_counter(ksn)):
         raise DukptError("TDES DUKPT counter %06X: 1 to 1FFFFF with at most 10 one bits" % tdes_counter(ksn))
     return _xor(tdes_transaction_key(tdes_ipek(bdk, ksn), ksn), variant)
+
+
+def tdes_owf(variant_key):
+    """The one-way function of the data keys (the firmware's dukpt_tdes `DATA_REQUEST | OWF`, what most
+    HSMs call the "data" key): the variant key enciphers (TDES-ECB) its own left half, then its right half."""
+    k = bytes(variant_key)
+    if len(k) != 16:
+        raise DukptError("TDES data variant key of %d bytes: 16" % len(k))
+    return tdes_encrypt(k, k[:8]) + tdes_encrypt(k, k[8:])
+
+
+def tdes_data_key(bdk, ksn):
+    """The data encryption key of a KSN (request direction): data request variant, then the OWF."""
+    return tdes_owf(tdes_working_key(bdk, ksn, VARIANT_DATA_REQUEST))
 
 
 # ---- ISO 9564-1 PIN blocks -----------------------------------------------------------------------------
@@ -376,12 +435,14 @@ MAC_LEN = 8
 @dataclass(frozen=True, repr=False)
 class SessionKeys:
     """The working keys the host needs for one KSN: PIN, request MAC (the terminal's MAC generation key /
-    MAC request variant) and reply MAC (the terminal's MAC verification key / MAC response variant)."""
+    MAC request variant), reply MAC (the terminal's MAC verification key / MAC response variant) and data
+    encryption (AES usage 3000 / TDES data request variant + OWF: field 61)."""
     scheme: str          # "aes" or "tdes"
     ksn: bytes
     pin_key: bytes
     request_mac_key: bytes
     reply_mac_key: bytes
+    data_key: bytes
 
     def _mac(self, key, data):
         return aes_cmac(key, data)[:MAC_LEN] if self.scheme == "aes" else retail_mac(key, data)
@@ -410,6 +471,25 @@ class SessionKeys:
             return encipher_format4(self.pin_key, pin, pan, fill)
         return encipher_format0(self.pin_key, pin, pan)
 
+    @property
+    def data_block(self):
+        return 16 if self.scheme == "aes" else 8
+
+    def encipher_data(self, data):
+        """CBC, zero IV, under the data encryption key; `data` zero-padded to whole blocks (no padding when
+        it is a whole number of blocks already)."""
+        data = bytes(data)
+        data += bytes(-len(data) % self.data_block)
+        if self.scheme == "aes":
+            return aes_cbc_encrypt(self.data_key, data)
+        return tdes_cbc_encrypt(self.data_key, data)
+
+    def decipher_data(self, data):
+        """The clear text of CBC data under the data encryption key (padding left in)."""
+        if self.scheme == "aes":
+            return aes_cbc_decrypt(self.data_key, data)
+        return tdes_cbc_decrypt(self.data_key, data)
+
     def __repr__(self):   # never the keys
         return "<SessionKeys %s KSN=%s>" % (self.scheme, self.ksn.hex().upper())
 
@@ -422,9 +502,8 @@ def session_keys(ksn, aes_bdk=None, tdes_bdk=None):
     if len(ksn) == AES_KSN_LEN:
         if aes_bdk is None:
             raise DukptError("no AES DUKPT BDK")
-        return SessionKeys("aes", ksn, aes_working_key(aes_bdk, ksn, USAGE_PIN_ENCRYPTION),
-                           aes_working_key(aes_bdk, ksn, USAGE_MAC_GENERATION),
-                           aes_working_key(aes_bdk, ksn, USAGE_MAC_VERIFICATION))
+        return SessionKeys("aes", ksn, *aes_working_keys(aes_bdk, ksn, (
+            USAGE_PIN_ENCRYPTION, USAGE_MAC_GENERATION, USAGE_MAC_VERIFICATION, USAGE_DATA_ENCRYPT)))
     if len(ksn) == TDES_KSN_LEN:
         if tdes_bdk is None:
             raise DukptError("no TDES DUKPT BDK")
@@ -432,8 +511,60 @@ def session_keys(ksn, aes_bdk=None, tdes_bdk=None):
             raise DukptError("TDES DUKPT counter %06X: 1 to 1FFFFF with at most 10 one bits" % tdes_counter(ksn))
         tk = tdes_transaction_key(tdes_ipek(tdes_bdk, ksn), ksn)
         return SessionKeys("tdes", ksn, _xor(tk, VARIANT_PIN), _xor(tk, VARIANT_MAC_REQUEST),
-                           _xor(tk, VARIANT_MAC_RESPONSE))
+                           _xor(tk, VARIANT_MAC_RESPONSE), tdes_owf(_xor(tk, VARIANT_DATA_REQUEST)))
     raise DukptError("KSN of %d bytes: 12 (AES DUKPT) or 10 (TDES DUKPT)" % len(ksn))
+
+
+# ---- field 61: stored card data of an offline approval ---------------------------------------------------
+
+STORED_CARD_MAX = 64        # field 61: b, LLLVAR, at most 64 bytes
+
+
+def pack_stored_card(ksn, ciphertext):
+    """Field 61: k (the KSN's length), the KSN, the ciphertext."""
+    out = bytes([len(ksn)]) + bytes(ksn) + bytes(ciphertext)
+    if len(ksn) not in (AES_KSN_LEN, TDES_KSN_LEN) or len(out) > STORED_CARD_MAX:
+        raise StoredCardError("field 61: a KSN of 12 or 10 bytes, at most %d bytes in all" % STORED_CARD_MAX)
+    return out
+
+
+def unpack_stored_card(field61):
+    """(KSN, ciphertext) of a field 61; StoredCardError when its layout is wrong (k not 12 or 10, no
+    whole cipher block after the KSN)."""
+    f = bytes(field61)
+    if not f or f[0] not in (AES_KSN_LEN, TDES_KSN_LEN):
+        raise StoredCardError("field 61: the first byte (KSN length) is not 12 or 10")
+    k = f[0]
+    block = 16 if k == AES_KSN_LEN else 8
+    ksn, ct = f[1:1 + k], f[1 + k:]
+    if len(ksn) != k or not ct or len(ct) % block:
+        raise StoredCardError("field 61: the ciphertext after the KSN is %d bytes, not whole %d-byte blocks"
+                              % (len(ct), block))
+    return ksn, ct
+
+
+def encipher_stored_card(keys, track2):
+    """Field 61 as a terminal builds it (tests): `keys` are the SessionKeys of the KSN the sale took."""
+    return pack_stored_card(keys.ksn, keys.encipher_data(track2.encode("ascii")))
+
+
+def decipher_stored_card(field61, aes_bdk=None, tdes_bdk=None):
+    """The track 2 text (str of digits and '=') of a field 61. StoredCardError when the layout is wrong,
+    the KSN gives no key (no BDK for its scheme, a counter a terminal never uses), or the clear text is not
+    ASCII digits and '=' followed by fewer than one block of zero bytes. The text itself is not checked
+    further (Luhn, expiry: the caller's business)."""
+    ksn, ct = unpack_stored_card(field61)
+    try:
+        keys = session_keys(ksn, aes_bdk=aes_bdk, tdes_bdk=tdes_bdk)
+    except DukptError as e:
+        raise StoredCardError("field 61: no data key for its KSN (%s)" % e) from None
+    clear = keys.decipher_data(ct)
+    text = clear.rstrip(b"\x00")
+    if not text or len(clear) - len(text) >= keys.data_block:
+        raise StoredCardError("field 61: the clear text is not track 2 zero-padded to whole blocks")
+    if any(c not in b"0123456789=" for c in text):
+        raise StoredCardError("field 61: the clear text is not track 2 (digits and '=')")
+    return text.decode("ascii")
 
 
 # ---- key files -------------------------------------------------------------------------------------------

@@ -281,9 +281,14 @@ def run_file(path, heap=None, code=None, keep=None):
     if keep:
         shutil.rmtree(keep, ignore_errors=True)
     workdir = keep or tempfile.mkdtemp(prefix="wasl-scenario-")
+    run = Run(sc, workdir, heap, code)
     try:
-        return Run(sc, workdir, heap, code).run()
+        return run.run()
     finally:
+        if keep and run.fw is not None and run.fw.receipts:
+            from tools.receipt_png import save_receipts
+
+            save_receipts(run.fw.receipts, os.path.join(keep, "receipts"))   # .txt and .png each
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
 
@@ -294,7 +299,7 @@ def main(argv=None):
     ap.add_argument("--heap", help="micropython -X heapsize for the firmware, e.g. 64K")
     ap.add_argument("--code", choices=("py", "mpy", "romfs"),
                     help="run sources, a compiled .mpy tree or a ROMFS image (default: py, romfs with --heap)")
-    ap.add_argument("--keep", help="keep the work directory (logs, params, ledger) here")
+    ap.add_argument("--keep", help="keep the work directory (logs, params, ledger, receipts as .txt and .png) here")
     a = ap.parse_args(argv)
     if not a.scenario:
         ap.error("give a scenario file: make scenario S=host_tests/scenarios/sale_approved.json")

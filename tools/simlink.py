@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 
-from tools.virtual.printer import VirtualPrinter
+from tools.virtual.escpos_image import ImagePrinter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
@@ -268,7 +268,7 @@ class Firmware:
         self.apdus = []
         self._cond = threading.Condition()
         self._wlock = threading.Lock()
-        self._printer = VirtualPrinter(self._on_cut)
+        self._printer = ImagePrinter(self._on_cut)   # text, and GS v 0 images as images
 
     # process ------------------------------------------------------------------------------------
     def start(self):

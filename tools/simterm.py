@@ -133,7 +133,8 @@ def shown_path(path):
 
 
 class ReceiptStore:
-    """var/sim/receipts/: NNNN.txt and NNNN.escpos, numbered after the highest file already there."""
+    """var/sim/receipts/: NNNN.txt, NNNN.escpos and NNNN.png (the paper as printed, raster images
+    included), numbered after the highest file already there."""
 
     NAME = re.compile(r"^(\d{4,})\.(txt|escpos)$")
 
@@ -151,6 +152,9 @@ class ReceiptStore:
             f.write(bytes(receipt["escpos"]))
         with open(base + ".txt", "w", encoding="utf-8") as f:
             f.write(receipt["text"])
+        from tools.receipt_png import escpos_to_png
+
+        escpos_to_png(bytes(receipt["escpos"]), base + ".png")
         return n, base + ".txt"
 
     def latest(self):

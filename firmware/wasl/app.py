@@ -31,6 +31,7 @@ class Terminal:
         self.link = link
         self.ui = ui
         self.keys = keys
+        self.advice_due = 0       # clock time of the next try to send pending advices
 
     def times(self):
         """(utc, local) time tuples from the board clock and the terminal's time-zone offset."""
@@ -49,7 +50,12 @@ def idle_rows(term):
     ui = term.ui
     _, lt = term.times()
     clock = "%02d/%02d %02d:%02d" % (lt[2], lt[1], lt[3], lt[4])
-    warn = ui.t("keys_missing") if term.keys is None and term.params.keys_required else ""
+    if term.keys is None and term.params.keys_required:
+        warn = ui.t("keys_missing")
+    elif term.batch.advices:       # offline approvals the host has not been told of yet
+        warn = ui.lr(ui.t("advices_pending"), "%d" % len(term.batch.advices))
+    else:
+        warn = ""
     return (ui.lr(ui.t("app_title"), clock), term.params.merchant_name, warn, ui.t("idle_hint"))
 
 
@@ -62,6 +68,11 @@ async def idle_loop(term):
         if rows != shown:
             ui.show(*rows)
             shown = rows
+        if term.batch.advices and term.hw.clock.time() >= term.advice_due:
+            await advices(term)
+            shown = None
+            ui.state("idle")
+            continue
         ev = await term.hw.events.get(1000)
         if ev is None or ev[0] != "key":
             continue
@@ -74,6 +85,7 @@ async def idle_loop(term):
             continue
         term.link.rearm()
         top_up_keys(term)
+        term.advice_due = 0         # a sale approved offline is told to the host at once
         term.hw.events.clear()
         shown = None
         ui.state("idle")
@@ -98,6 +110,21 @@ async def sale(term, first_key):
             term, "sale", first_key)
     finally:
         unload(*_TXN_MODULES)
+
+
+async def advices(term):
+    """Store and forward: send what the host is owed (wasl.txn.advice, loaded for it). On failure the
+    next try is offline.retry_s later."""
+    ui = term.ui
+    ui.state("advice")
+    before = set(sys.modules)
+    try:
+        done = await __import__("wasl.txn.advice", None, None, ("send",)).send(
+            term, term.progress(ui.t("advice"), "%d" % len(term.batch.advices)))
+    finally:
+        unload_since(before)
+    term.link.rearm()
+    term.advice_due = 0 if done else term.hw.clock.time() + term.params.advice_retry_s
 
 
 async def merchant_menu(term):

@@ -86,6 +86,20 @@ def check(p, doc):
     p.keys_required = _get(doc, "keys_required", bool, True, required=False)
     p.fallback = _get(doc, "fallback", bool, True, required=False)
     p.manual_entry = _get(doc, "manual_entry", bool, False, required=False)
+    # store and forward (docs/journal.md): swiped sales up to floor_limit are approved by the terminal
+    # and sent later as advices (0220); 0 turns it off. The queue's caps bound what the merchant risks.
+    p.offline_floor = _get(doc, "offline.floor_limit", int, 0, required=False)
+    if not 0 <= p.offline_floor <= p.amount_max:
+        raise ParamError("offline.floor_limit", "parameter offline.floor_limit must be 0 to amount_max")
+    p.offline_max_count = _get(doc, "offline.max_count", int, 10, required=False)
+    if not 1 <= p.offline_max_count <= 99:
+        raise ParamError("offline.max_count", "parameter offline.max_count must be 1 to 99")
+    p.offline_max_amount = _get(doc, "offline.max_amount", int, 10 * p.offline_floor, required=False)
+    if not 0 <= p.offline_max_amount < 10 ** 12:
+        raise ParamError("offline.max_amount", "parameter offline.max_amount must be 0 to 999999999999")
+    p.advice_retry_s = _get(doc, "offline.retry_s", int, 300, required=False)
+    if not 10 <= p.advice_retry_s <= 86400:
+        raise ParamError("offline.retry_s", "parameter offline.retry_s must be 10 to 86400 seconds")
 
     p.idle_timeout_s = _get(doc, "timeouts.entry_s", int, 60, required=False)
     p.card_timeout_s = _get(doc, "timeouts.card_s", int, 60, required=False)

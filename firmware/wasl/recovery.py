@@ -1,6 +1,7 @@
 # What happens after a reboot, before the idle screen: the journal decides. Boot-only: the module is
 # dropped from RAM once the terminal is idle.
 from wasl import log
+from wasl.txn.batch import approved
 from wasl.txn.journal_tools import repair
 from wasl.txn.online import clear_reversal
 from wasl.txn.sale import print_receipts
@@ -27,7 +28,7 @@ async def recover(term):
         log.warn("boot", "reversal pending for stan %06d", b.pending["s"])
         term.ui.state("reversal")
         await clear_reversal(term, term.progress(term.ui.t("reversal")))
-    if t is not None and t.get("rc") == "00" and "rev" not in t and "crd" not in t:
+    if t is not None and approved(t) and "rev" not in t:
         missing = "".join(c for c in "mc" if c not in t.get("pc", ""))
         if missing:
             ui = term.ui

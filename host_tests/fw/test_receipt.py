@@ -264,6 +264,10 @@ class FakeBatch:
     debit_amount = 12000
     credit_count = 1
     credit_amount = 500
+    advices = []
+
+    def offline_amount(self):
+        return sum(a for _, a in self.advices)
 
 
 def report(final, lang="en", b=None):

@@ -1,6 +1,6 @@
-"""The card issuer behind the simulator (docs/host-interface.md sections 10.8 and 14): each test card's PIN,
-the wrong-PIN count, the ARQC of field 55 verified and the reply's field 55 (ARPC 91, issuer scripts)
-built with tools/virtual/emvhost.py (pyemv).
+"""The card issuer behind the simulator (docs/host-interface.md sections 10.8, 10.9 and 14): each test card's
+PIN, the wrong-PIN count, the ARQC of field 55 verified and the reply's field 55 (ARPC 91, issuer scripts)
+built with tools/virtual/emvhost.py (pyemv); the TC of an offline approval's advice verified the same way.
 
 Cards: the virtual EMV card profiles host_tests/cards/emv_*.json (PAN, PIN, issuer keys) and
 host_tests/cards/magstripe.json (track 2 and "pin"); a PAN found in neither has the PIN 1234 and no chip
@@ -17,11 +17,13 @@ import pyemv
 
 from tools import hostcrypto as hc
 from tools.virtual import emvhost
-from tools.virtual.emvcard import CARDS, load_profile, profile_names, quiet
+from tools.virtual.emvcard import CARDS, compute_ac, icc_keys, load_profile, profile_names, quiet
 
 from . import rules
 
-ARQC = 0x80   # 9F27 cryptogram type bits (b8-b7): 00 AAC, 01 TC, 10 ARQC
+ARQC, TC = 0x80, 0x40   # 9F27 cryptogram type bits (b8-b7): 00 AAC, 01 TC, 10 ARQC
+# The data elements a cryptogram covers (as tools/virtual/emvhost.verify_arqc needs them).
+AC_TAGS = ("9F26", "9F27", "9F36", "9F10", "9F02", "9F03", "9F1A", "95", "5F2A", "9A", "9C", "9F37", "82")
 
 
 @dataclass
@@ -93,6 +95,27 @@ class Issuer:
         except Exception:   # malformed data elements pyemv cannot take: not a valid cryptogram
             ok = False
         return ("ok", Icc(profile, de55, pan)) if ok else ("bad", None)
+
+    def check_tc(self, de55_hex, pan):
+        """Ledger arqc value of an advice's field 55: "ok" for a TC (9F27 01xxxxxx) that verifies under the
+        keys of the card (PAN of field 61, PAN sequence number 5F34 of field 55), recomputed with pyemv as the
+        ARQC of a sale is (10.8); "bad" for no card keys for the PAN, unreadable DE55, a data element the
+        cryptogram covers missing, an ARQC or AAC instead of a TC, or a wrong cryptogram."""
+        try:
+            tags = emvhost.decode_de55(bytes.fromhex(de55_hex))
+            cid = tags["9F27"][0]
+        except (pyemv.tlv.DecodeError, KeyError, IndexError, ValueError):
+            return "bad"
+        profile = self.profiles.get(pan)
+        if cid & 0xC0 != TC or profile is None or any(t not in tags for t in AC_TAGS):
+            return "bad"
+        try:
+            psn = tags.get("5F34")
+            keys = icc_keys(profile, pan, psn.hex() if psn else "00")
+            ac = compute_ac(keys, profile["issuer"]["cvn"], tags, tags["82"], tags["9F36"], tags["9F10"])
+        except Exception:   # malformed data elements pyemv cannot take: not a valid cryptogram
+            return "bad"
+        return "ok" if hmac.compare_digest(ac, tags["9F26"]) else "bad"
 
     @quiet
     def reply_field55(self, icc, rc, fault=None):

@@ -3,12 +3,19 @@
     from tools.acqsim.ledger import Ledger
     with Ledger(path) as led:
         led.rows(tid="TERM0001")                 # [{"id": 1, "stan": "000001", "status": "approved", ...}, ...]
-        led.totals("TERM0001")                   # {"count", "amount"}: 0200s answered 00
+        led.totals("TERM0001")                   # {"count", "amount"}: 0200s answered 00, accepted advices
         led.batch_totals("TERM0001", "000001")   # {"debit_count", "debit_amount", "credit_count", "credit_amount"}
         led.settlements("TERM0001")              # the terminal's 0500s, with both sides' totals
+        led.advice("TERM0001", "000001", "000042")   # the advice record of an offline sale, or None
 
 Only a masked PAN is ever stored (first 6, last 4); never the full PAN or track 2, never a PIN, a PIN
-block, field 55 or a key (the pin, mac and arqc columns say what the checks found; ksn is field 53).
+block, field 55, field 61 or a key (the pin, mac and arqc columns say what the checks found; ksn is
+field 53).
+
+An offline-approved sale is one row, its "advice record" (offline_auth set): the 0220 that brought it
+or, when none came, the 0320 with 39 = Y1 that did (docs/host-interface.md 10.9). Its status is
+approved (accepted: a debit of its batch until voided) or declined (refused) from the moment it is
+recorded, whether or not the reply reaches the terminal; a repeated advice adds no row (repeats + 1).
 """
 import sqlite3
 
@@ -41,6 +48,8 @@ AUTH = (
     ("mac", "TEXT"),     # field 64: ok, bad, none (absent or not checked)
     ("arqc", "TEXT"),    # field 55: ok, bad, none (absent, not checked, or a refund's TC/AAC)
     ("ksn", "TEXT"),     # field 53 (hex): the DUKPT KSN, not a secret
+    ("offline_auth", "TEXT"),   # field 38 of an advice record: the terminal's offline approval code
+    ("repeats", "INTEGER NOT NULL DEFAULT 0"),   # copies of an advice received after the first
 )
 TOTALS = tuple(key for key, _ in FIELD63)
 SETTLEMENT = (
@@ -150,6 +159,18 @@ class Ledger:
                             "ELSE status END WHERE id = ?",
                             (int(rc == "00"), "approved" if rc == "00" else "declined", row_id))
 
+    def repeat(self, row_id, outcome):
+        """A copy of the advice recorded as row_id was answered again: repeats + 1, its outcome."""
+        with self.db:
+            self.db.execute("UPDATE auth SET repeats = repeats + 1, outcome = ? WHERE id = ?", (outcome, row_id))
+
+    def advice(self, tid, batch, stan):
+        """The advice record of the offline sale (tid, batch, STAN): the row a 0220, or a 0320 with 39 = Y1,
+        was recorded as (accepted or refused); None when the host never had it."""
+        r = self.db.execute("SELECT * FROM auth WHERE tid = ? AND batch = ? AND stan = ? AND offline_auth IS NOT NULL "
+                            "ORDER BY id LIMIT 1", (tid, batch, stan)).fetchone()
+        return dict(r) if r else None
+
     def find(self, **eq):
         """Rows whose columns equal the given values (a tuple: one of them), newest first."""
         where, values = _where(eq)
@@ -163,19 +184,22 @@ class Ledger:
         return [dict(r) for r in self.db.execute("SELECT * FROM auth WHERE %s ORDER BY id" % where, values)]
 
     def totals(self, tid):
-        """{"count", "amount"} over the terminal's 0200 rows answered 00 (approved = 1), any batch or code."""
+        """{"count", "amount"} over the terminal's 0200 rows answered 00 (approved = 1) and its accepted
+        advices (offline sales), any batch or code."""
         count, amount = self.db.execute(
-            "SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM auth WHERE tid = ? AND mti = '0200' AND approved = 1",
-            (tid,)).fetchone()
+            "SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM auth WHERE tid = ? AND approved = 1 "
+            "AND (mti = '0200' OR offline_auth IS NOT NULL)", (tid,)).fetchone()
         return {"count": count, "amount": amount}
 
     def batch_totals(self, tid, batch):
-        """Section 11 totals of one batch, from the 0200 rows whose status is `approved`: sales and bill
-        payments are debits, refunds credits (voided and reversed rows do not count)."""
+        """Section 11 totals of one batch, from the 0200 rows and advice records whose status is `approved`:
+        sales, accepted offline sales and bill payments are debits, refunds credits (voided, reversed and
+        refused rows do not count)."""
         out = dict.fromkeys(TOTALS, 0)
         cur = self.db.execute(
             "SELECT proc_code, COUNT(*), COALESCE(SUM(amount), 0) FROM auth WHERE tid = ? AND batch = ? "
-            "AND mti = '0200' AND status = 'approved' GROUP BY proc_code", (tid, batch))
+            "AND (mti = '0200' OR offline_auth IS NOT NULL) AND status = 'approved' GROUP BY proc_code",
+            (tid, batch))
         for code, count, amount in cur:
             side = SIDES.get(code)
             if side:

@@ -1,7 +1,7 @@
 """What the simulator answers: data tables, read by server.py (and issuer.py).
 
 docs/host-interface.md section 10 and the README describe the same rules; host_tests/test_acqsim.py
-checks that the doc's cents table matches TRIGGERS and its biller table matches BILLERS.
+checks that the doc's cents tables match TRIGGERS and ADVICE_TRIGGERS and its biller table BILLERS.
 """
 from dataclasses import dataclass
 
@@ -9,7 +9,9 @@ SALE, VOID, REFUND, BILL_PAYMENT = "000000", "020000", "200000", "500000"
 BILL_INQUIRY, SETTLEMENT, SETTLEMENT_AFTER_UPLOAD, ECHO = "380000", "920000", "960000", "990000"
 
 # Request MTI -> reply MTI (section 4). Any other MTI is a format error answered by closing.
-REPLY_MTI = {"0100": "0110", "0200": "0210", "0320": "0330", "0400": "0410", "0500": "0510", "0800": "0810"}
+REPLY_MTI = {"0100": "0110", "0200": "0210", "0220": "0230", "0320": "0330", "0400": "0410", "0500": "0510",
+             "0800": "0810"}
+ADVICE = "0220"
 
 CARD_FIELDS = ("2", "14", "35")
 # Fields that only go with card data in a 0200 (a void carries none of them): card sequence number, PIN
@@ -38,6 +40,7 @@ TRANSACTIONS = {("0200", code): txn for code, txn in FINANCIAL.items()}
 TRANSACTIONS.update({("0400", code): Txn("reversal") for code in FINANCIAL})   # the original's code
 TRANSACTIONS.update({("0320", code): Txn("upload") for code in FINANCIAL})     # the original's code
 TRANSACTIONS.update({
+    (ADVICE, SALE): Txn("advice", side="debit"),      # an offline-approved sale (section 15): sales only
     ("0100", BILL_INQUIRY): Txn("bill_inquiry"),
     ("0500", SETTLEMENT): Txn("settlement"),
     ("0500", SETTLEMENT_AFTER_UPLOAD): Txn("settlement"),
@@ -104,6 +107,25 @@ SCRIPTS = {
     0x71: (bytes.fromhex("84DA9F58"), bytes.fromhex("03"), bytes.fromhex("00000071")),
     0x72: (bytes.fromhex("84DA9F59"), bytes.fromhex("0A"), bytes.fromhex("00000072")),
 }
+
+# Store and forward (section 15, 10.9): advices (0220) and uploads (0320) of offline approvals.
+OFFLINE_APPROVED = "Y1"     # field 39 of a sale the terminal approved offline; never sent by the host
+STORED_CARD_FIELD = "61"    # the offline sale's card data, enciphered under the DUKPT data key
+OFFLINE_ONLY_IN_UPLOAD = ("55", "61")   # in a 0320 only with 39 = Y1
+ADVICE_BAD_CARD_DATA = "30"  # field 61 does not decipher to a track 2 (layout, key, Luhn, separator, expiry)
+ADVICE_BAD_TC = "05"         # field 55 holds no TC that verifies under the card's keys
+# cents of field 4 -> Action, for an advice (0220, or a Y1 0320 recorded as the advice); every other value
+# accepts it. Checked after the MAC, field 61 and the TC.
+ADVICE_TRIGGERS = {
+    51: Action("replied", "51", "advice refused: insufficient funds"),
+    98: Action("closed", "00", "advice accepted and recorded, connection closed without the reply"),
+}
+
+
+def decide_advice(request):
+    """Cents trigger Action for an advice whose MAC, field 61 and TC passed."""
+    return ADVICE_TRIGGERS.get(int(request["4"]) % 100, APPROVE)
+
 
 # Answers to a void (0200 020000) and a reversal (0400), by what the ledger holds.
 VOID_NOT_FOUND, VOID_ALREADY_DONE, VOID_WRONG_AMOUNT = "25", "12", "13"

@@ -1,12 +1,15 @@
-"""Fields 52, 53 and 64 on the host side (docs/host-interface.md section 13): the simulator holds the BDKs,
-derives the DUKPT working keys of each request's KSN (field 53) with tools/hostcrypto.py, verifies the
-request's MAC (field 64), deciphers its PIN block (field 52) and MACs the reply.
+"""Fields 52, 53, 61 and 64 on the host side (docs/host-interface.md sections 13 and 15): the simulator
+holds the BDKs, derives the DUKPT working keys of each request's KSN (field 53) with tools/hostcrypto.py,
+verifies the request's MAC (field 64), deciphers its PIN block (field 52), MACs the reply, and deciphers
+an advice's stored card data (field 61) under the data key of the KSN inside it.
 
     bdks = Bdks(aes_file, tdes_file)
     sec = inspect(bdks, raw, req)       # Security: keys (or None), mac "ok" | "bad" | "none", ksn hex
     body = sec.seal(body)               # a reply's field 64, when the request carried one
+    track2 = stored_card(bdks, req["61"])   # str; hc.StoredCardError when it is not a usable track 2
 """
 import os
+import re
 from dataclasses import dataclass
 
 from tools import hostcrypto as hc
@@ -48,6 +51,43 @@ class Bdks:
 
     def __repr__(self):
         return "<Bdks AES KCV %(aes)s, TDES KCV %(tdes)s>" % self.kcvs()
+
+
+def luhn_ok(pan):
+    total = 0
+    for i, c in enumerate(reversed(pan)):
+        d = int(c) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+TRACK2_MAX = 37     # characters, as field 35
+_TRACK2 = re.compile(r"([0-9]{12,19})=([0-9]{2})([0-9]{2})[0-9]{3}[0-9]*")
+
+
+def check_track2(text):
+    """Raise hc.StoredCardError unless `text` is a track 2 as a terminal reads it (docs/host-interface.md
+    15.3): PAN of 12 to 19 digits whose check digit is right, '=', expiry YYMM (month 01 to 12), service
+    code (3 digits), discretionary digits; at most 37 characters. The messages never quote the data."""
+    m = _TRACK2.fullmatch(text)
+    if len(text) > TRACK2_MAX or not m:
+        raise hc.StoredCardError("field 61: not a track 2 (PAN of 12-19 digits, '=', expiry, service code; "
+                                 "at most 37 characters)")
+    if not luhn_ok(m.group(1)):
+        raise hc.StoredCardError("field 61: the PAN's check digit is wrong")
+    if not 1 <= int(m.group(3)) <= 12:
+        raise hc.StoredCardError("field 61: the expiry month is not 01 to 12")
+
+
+def stored_card(bdks, field61):
+    """The track 2 text of an advice's field 61 (hex, as pyiso8583 gives it), deciphered under the data
+    key of the KSN it carries and checked (check_track2). hc.StoredCardError otherwise."""
+    raw = _bytes(field61)
+    if raw is None:
+        raise hc.StoredCardError("field 61: not binary data")
+    track2 = hc.decipher_stored_card(raw, aes_bdk=bdks.aes, tdes_bdk=bdks.tdes)
+    check_track2(track2)
+    return track2
 
 
 def _bytes(value):

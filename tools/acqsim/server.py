@@ -1,12 +1,14 @@
 """The acquirer simulator: a TLS host speaking docs/host-interface.md, one request per connection.
 
-Every request (0100, 0200, 0320, 0400, 0500, 0800) is decoded and checked with the spec that
+Every request (0100, 0200, 0220, 0320, 0400, 0500, 0800) is decoded and checked with the spec that
 tools/hostspec.py builds from the document; its MAC (field 64) is verified under the DUKPT key of its KSN
 (field 53; security.py); it is answered by the handler its rules.TRANSACTIONS entry names (as the tables
 in tools/acqsim/rules.py say; doc section 10), a sale, refund or bill payment after its ARQC (field 55)
-and PIN block (field 52) were checked (issuer.py); and it is recorded in the ledger
-(tools/acqsim/ledger.py) together with what it changes there (voids, reversals, settlements). Each
-reply is checked against the document, and MACed when its request was, before it is sent.
+and PIN block (field 52) were checked (issuer.py), an advice of an offline sale after its stored card
+data (field 61) was deciphered and its TC checked; and it is recorded in the ledger
+(tools/acqsim/ledger.py) together with what it changes there (voids, reversals, settlements), except a
+repeated advice, answered as the first copy was. Each reply is checked against the document, and MACed
+when its request was, before it is sent.
 """
 import argparse
 import asyncio
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 
 import iso8583
 
+from tools import hostcrypto as hc
 from tools import hostspec
 from . import pki, rules, security
 from .issuer import CARDS, Issuer
@@ -50,6 +53,8 @@ class Answer:
     note: str | None = None                      # why a request is a format error
     checks: dict = field(default_factory=dict)   # ledger pin / arqc values of a financial request
     icc: object = None                           # issuer.Icc of a verified ARQC: the reply gets field 55
+    record: dict = field(default_factory=dict)   # ledger columns of a new advice record (status from the start)
+    repeat_of: dict | None = None                # the advice record a repeated advice is answered from
 
 
 def declined(rc):
@@ -168,8 +173,8 @@ class Acquirer:
         problems = conditional_problems(txn, req)
         if problems:
             return Answer(rules.FORMAT_ERROR, note="; ".join(problems))
-        if txn.kind == "financial":
-            return self._answer_financial(req, sec)
+        if txn.kind in ("financial", "advice", "upload"):
+            return getattr(self, "_answer_" + txn.kind)(req, sec)
         return getattr(self, "_answer_" + txn.kind)(req)
 
     def _answer_financial(self, req, sec):
@@ -190,9 +195,45 @@ class Acquirer:
             action = rules.APPROVE
         return Answer(action, checks=checks, icc=icc)
 
+    # -- store and forward (doc sections 15 and 10.9)
+
+    def _answer_advice(self, req, sec):
+        """A 0220: answered as its first copy was when the host has it, else checked and recorded."""
+        if req["39"] != rules.OFFLINE_APPROVED:
+            return Answer(rules.FORMAT_ERROR,
+                          note="field 39 of a 0220 must be %s (section 15)" % rules.OFFLINE_APPROVED)
+        first = self.ledger.advice(req["41"], req["60"], req["11"])
+        if first is not None:
+            return Answer(rules.Action("replied", first["rc"]), fields={"37": first["rrn"]}, repeat_of=first)
+        return self._new_advice(req)
+
+    def _new_advice(self, req):
+        """The advice record of an offline sale the host does not have (a 0220, or a 0320 with 39 = Y1): field
+        61 deciphered and checked (30), the TC of field 55 (05), then the advice cents triggers."""
+        record = {"offline_auth": req["38"]}
+        try:
+            track2 = security.stored_card(self.bdks, req[rules.STORED_CARD_FIELD])
+        except hc.StoredCardError as e:
+            return self._advice_answer(declined(rules.ADVICE_BAD_CARD_DATA), record, note=str(e))
+        pan = track2.partition("=")[0]
+        record["pan_masked"] = mask_pan(pan)
+        checks = {}
+        if "55" in req:
+            checks["arqc"] = self.issuer.check_tc(req["55"], pan)
+            if checks["arqc"] == "bad":
+                return self._advice_answer(declined(rules.ADVICE_BAD_TC), record, checks)
+        return self._advice_answer(rules.decide_advice(req), record, checks)
+
+    @staticmethod
+    def _advice_answer(action, record, checks=None, note=None):
+        accepted = action.rc == "00"
+        record = dict(record, status="approved" if accepted else "declined", approved=int(accepted))
+        return Answer(action, record=record, checks=checks or {}, note=note)
+
     def _answer_void(self, req):
-        found = self.ledger.find(tid=req["41"], batch=req["60"], mti="0200", proc_code=rules.VOIDABLE,
-                                 rrn=req["37"], status=NOT_FORMAT_ERROR)
+        found = [r for r in self.ledger.find(tid=req["41"], batch=req["60"], mti=("0200", rules.ADVICE, "0320"),
+                                             proc_code=rules.VOIDABLE, rrn=req["37"], status=NOT_FORMAT_ERROR)
+                 if r["mti"] == "0200" or r["offline_auth"]]      # a sale, bill payment or offline sale
         if not found:
             return Answer(declined(rules.VOID_NOT_FOUND))
         orig = found[0]
@@ -223,9 +264,26 @@ class Acquirer:
                 effects[voided["id"]] = "approved"
         return Answer(rules.APPROVE, original=orig, effects=effects)
 
-    def _answer_upload(self, req):
-        found = self.ledger.find(tid=req["41"], batch=req["60"], mti="0200", rrn=req["37"])
-        return Answer(rules.APPROVE, original=found[0] if found else None)
+    def _answer_upload(self, req, sec):
+        """A 0320: recorded and linked to its original. The upload of an offline approval (39 = Y1) gets the
+        answer of its advice; the host that never had the advice records this upload as the advice."""
+        if req["39"] != rules.OFFLINE_APPROVED:
+            bad = [f for f in rules.OFFLINE_ONLY_IN_UPLOAD if f in req]
+            if bad:
+                return Answer(rules.FORMAT_ERROR, note="fields %s: only in the upload of an offline approval "
+                                                       "(39 = %s)" % (bad, rules.OFFLINE_APPROVED))
+            if "37" not in req:
+                return Answer(rules.FORMAT_ERROR, note="field 37 missing (section 5)")
+            found = self.ledger.find(tid=req["41"], batch=req["60"], mti="0200", rrn=req["37"])
+            return Answer(rules.APPROVE, original=found[0] if found else None)
+        missing = [f for f in ("38", rules.STORED_CARD_FIELD) if f not in req]
+        if missing or req["3"] != rules.SALE:
+            return Answer(rules.FORMAT_ERROR, note="the upload of an offline approval is a sale (%s) with fields 38 "
+                                                   "and 61 (section 15)" % rules.SALE)
+        first = self.ledger.advice(req["41"], req["60"], req["11"])
+        if first is not None:
+            return Answer(rules.Action("replied", first["rc"]), original=first)
+        return self._new_advice(req)
 
     def _answer_bill_inquiry(self, req):
         biller, _, reference = req["48"].partition("/")
@@ -341,17 +399,28 @@ class Acquirer:
                    status="format_error" if action is rules.FORMAT_ERROR else "not_replied",
                    original_id=answer.original["id"] if answer.original else None, ksn=sec.ksn, mac=sec.mac,
                    pin=answer.checks.get("pin", "none"), arqc=answer.checks.get("arqc", "none"))
-        settlement = answer.settlement and dict(answer.settlement, received_utc=row["received_utc"])
-        row_id = self.ledger.record(dict(row), answer.effects, settlement)
+        row.update(answer.record)
+        first = answer.repeat_of
+        if first is not None:          # a repeated advice: no new row, the first copy's answer
+            row_id = first["id"]
+            row.update({k: first[k] for k in ("status", "approved", "pan_masked", "arqc", "offline_auth")})
+            row["note"] = "copy %d of the advice recorded as row %d" % (first["repeats"] + 2, row_id)
+            self.ledger.repeat(row_id, action.outcome)
+        else:
+            settlement = answer.settlement and dict(answer.settlement, received_utc=row["received_utc"])
+            row_id = self.ledger.record(dict(row), answer.effects, settlement)
         if answer.note:
             row["note"] = redact(answer.note, req)
         rep = body = None
         if action.rc:
             rep, body = self.build_reply(req, answer, row_id, when, sec)
         if rep:
-            row.update(rc=rep["39"], auth_code=rep.get("38"), rrn=rep.get("37"))
-            self.ledger.update(row_id, rc=row["rc"], auth_code=row["auth_code"], rrn=row["rrn"])
-        if await getattr(self, "_do_" + action.outcome)(reader, writer, body):
+            # an advice record's RRN is the host's even when its reply (a 0330) has none or echoes one
+            rrn = make_rrn(row_id, when) if answer.record else rep.get("37")
+            row.update(rc=rep["39"], auth_code=rep.get("38"), rrn=first["rrn"] if first else rrn)
+            if first is None:
+                self.ledger.update(row_id, rc=row["rc"], auth_code=row["auth_code"], rrn=row["rrn"])
+        if await getattr(self, "_do_" + action.outcome)(reader, writer, body) and first is None:
             self.ledger.replied(row_id, row["rc"])
             row["approved"] = int(row["rc"] == "00")
             if row["status"] == "not_replied":

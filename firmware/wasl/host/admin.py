@@ -1,6 +1,6 @@
 # Builders of the messages only the merchant menu sends (batch upload, bill inquiry, settlement,
 # echo); loaded with the menu. docs/host-interface.md, sections 4, 5 and 11.
-from wasl.host.messages import _base, _two, _txn
+from wasl.host.messages import _base, _two, _txn, stored_card
 from wasl.host.messages import PROC
 
 
@@ -8,9 +8,12 @@ def batch_upload(params, t, utc):
     """0320 for an approved transaction of the batch."""
     f = _txn(params, t, utc)
     f.pop(48, None)
-    f[37] = t["r"]
+    if t.get("r"):
+        f[37] = t["r"]
     f[38] = t.get("au") or "      "
     f[39] = t["rc"]
+    if "d" in t:            # approved offline: the card data goes with it (the host may lack the advice)
+        stored_card(t, f)
     return f
 
 

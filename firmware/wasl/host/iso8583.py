@@ -16,7 +16,7 @@ except ImportError:
 FIXED = const(0)
 LLVAR = const(2)
 LLLVAR = const(3)
-MAX_MESSAGE = const(1024)   # the spec's largest message: 628 bytes (test_iso8583)
+MAX_MESSAGE = const(1024)   # the spec's largest message: 695 bytes (test_iso8583)
 _FORMATS = ("n", "an", "ans", "z", "b")
 
 

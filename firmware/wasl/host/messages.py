@@ -1,6 +1,8 @@
 # Request builders and reply validation for the Wasl host interface (docs/host-interface.md).
 # Requests are built from the transaction's journal record ("new", see wasl/txn/batch.py), which holds
 # everything but card data: so a reversal or a batch upload can be rebuilt after a reboot.
+from binascii import unhexlify
+
 from wasl.host.iso8583 import CodecError as ReplyError  # a reply that fails validation is a bad message
 
 # Processing codes (field 3), docs/host-interface.md section 5.
@@ -82,6 +84,27 @@ def financial(params, t, utc, card=None, icc=None):
         f[37] = t["or"]
     if "oa" in t:
         f[38] = t["oa"]
+    return f
+
+
+def stored_card(t, f):
+    """An offline approval's stored card data (61) and chip data (55), as journaled ("k", "d", "ic")."""
+    k = unhexlify(t["k"])
+    f[61] = bytes([len(k)]) + k + unhexlify(t["d"])
+    if "ic" in t:
+        f[55] = unhexlify(t["ic"])
+
+
+def advice(params, t, utc):
+    """0220 for a sale the terminal approved offline (store and forward): its own STAN and times, the
+    offline approval code and Y1, the card data it enciphered then."""
+    f = _txn(params, t, utc)
+    f[25] = "00"
+    if "sq" in t:
+        f[23] = t["sq"]
+    f[38] = t["au"]
+    f[39] = t["rc"]
+    stored_card(t, f)
     return f
 
 

@@ -31,6 +31,7 @@ SPEC = """
 53  b   LLVAR  12
 55  b   LLLVAR 255
 60  n   LLLVAR  6  private: batch number
+61  b   LLLVAR 64  private: stored card data (offline approvals)
 62  ans LLLVAR  6  private: invoice number
 63  ans LLLVAR 30  private: settlement totals
 64  b   FIXED   8

@@ -9,6 +9,11 @@
 #         or (original RRN), oa (original auth code)
 #   sent  its request is about to leave: a reversal is armed (s)
 #   rep   a valid reply: s, rc, r (RRN), au (auth code) -- clears the armed reversal
+#   off   s was approved offline by the terminal (store and forward): au the offline approval code,
+#         k the KSN and d the card data enciphered under its data key, ic (chip) field 55; an advice
+#         (0220) is owed to the host
+#   adv   the host answered the advice of s: rc (00 accepted; another code: it will not pay, the sale
+#         leaves the totals), r its RRN, a the amount
 #   cok   chip: the card confirmed the host's approval of s (TC at the second GENERATE AC)
 #   crd   the card refused s after the host approved it (chip, second GENERATE AC): its reversal is
 #         armed again and it leaves the totals
@@ -22,6 +27,13 @@ _WRAP = 999999
 # Transaction types -> effect on the batch totals when approved.
 DEBIT = ("sale", "bill")
 CREDIT = ("refund",)
+OFFLINE = "Y1"      # field 39 of an approval the terminal gave itself (docs/host-interface.md)
+
+
+def approved(t):
+    """Does transaction t (its "new" record with the outcome merged in) stand as approved?"""
+    rc = t.get("rc")
+    return (rc == "00" or (rc == OFFLINE and t.get("adv", "00") == "00")) and "crd" not in t
 
 
 class Batch:
@@ -33,6 +45,7 @@ class Batch:
         self.reset_totals()
         self.current = None      # the last transaction: its "new" record + outcome keys
         self.pending = None      # transaction whose reversal is armed and not acknowledged
+        self.advices = []        # [STAN, amount] of offline approvals whose advice the host has not answered
         for rec in journal.records():
             self.apply(rec)
 
@@ -63,6 +76,24 @@ class Batch:
                     self.pending = None
                 if rec["rc"] == "00":
                     self._count(cur, 1)
+        elif e == "off":
+            cur = self.current
+            if cur and cur["s"] == rec["s"] and "rc" not in cur:
+                cur["rc"] = OFFLINE
+                cur["au"] = rec["au"]
+                self._count(cur, 1)
+                self.advices.append([cur["s"], cur["a"]])
+        elif e == "adv":
+            for i, (s, a) in enumerate(self.advices):
+                if s == rec["s"]:
+                    del self.advices[i]
+                    if rec["rc"] != "00":        # the host will not honour it: out of the totals
+                        self._count({"ty": "sale", "a": a}, -1)
+                    break
+            cur = self.current
+            if cur and cur["s"] == rec["s"]:
+                cur["adv"] = rec["rc"]
+                cur["r"] = rec.get("r", "")
         elif e == "cok":
             cur = self.current
             if cur and cur["s"] == rec["s"]:
@@ -88,6 +119,7 @@ class Batch:
             self.stan = 0
             self.reset_totals()
             self.current = None
+            self.advices = []
         elif e == "base":
             self.stan, self.invoice, self.number = rec["s"], rec["i"], rec["b"]
 
@@ -103,6 +135,12 @@ class Batch:
                 sign = -sign
             self.credit_count += sign
             self.credit_amount += sign * t["a"]
+
+    def offline_amount(self):
+        n = 0
+        for _, a in self.advices:
+            n += a
+        return n
 
     def record(self, rec):
         """Journal a record, then apply it: the journal is written before the state changes."""

@@ -1,7 +1,7 @@
 # What the merchant menu does with the batch beyond selling: read its transactions back from the
 # journal (void, reprint, batch upload), take STANs for control messages, settle and compact.
 # Loaded with the menu.
-from wasl.txn.batch import _WRAP
+from wasl.txn.batch import _WRAP, OFFLINE
 from wasl.txn.journal_tools import rewrite
 
 
@@ -22,11 +22,13 @@ def settle(batch):
 
 def transactions(batch):
     """Yield the open batch's transactions from the journal, in order: each its "new" record
-    with the outcome merged in ("rc", "r", "au") and "voided" / "reversed" flags. Two passes over
-    the file; only the STANs of voided and reversed transactions are held in RAM."""
+    with the outcome merged in ("rc", "r", "au"; offline approvals also "k", "d", "ic" and the
+    advice's answer "adv") and "voided" / "reversed" flags. Two passes over the file; only the STANs
+    of voided and reversed transactions and the answers to advices are held in RAM."""
     start = 0
     voided = set()
     reversed_ = set()
+    advised = {}
     cur = None
     for n, rec in enumerate(batch.journal.records()):        # pass 1: flags and batch start
         e = rec.get("e")
@@ -34,6 +36,9 @@ def transactions(batch):
             start = n + 1
             voided = set()
             reversed_ = set()
+            advised = {}
+        elif e == "adv":
+            advised[rec["s"]] = (rec["rc"], rec.get("r", ""))
         elif e == "new":
             cur = rec
         elif e == "rep" and cur and cur["s"] == rec["s"] and rec["rc"] == "00" and cur["ty"] == "void":
@@ -57,6 +62,13 @@ def transactions(batch):
             cur["rc"] = rec["rc"]
             cur["r"] = rec.get("r", "")
             cur["au"] = rec.get("au", "")
+        elif e == "off" and cur is not None and cur["s"] == rec["s"]:
+            cur["rc"] = OFFLINE
+            for k in ("au", "k", "d", "ic"):
+                if k in rec:
+                    cur[k] = rec[k]
+            if rec["s"] in advised:
+                cur["adv"], cur["r"] = advised[rec["s"]]
     if cur is not None:
         yield cur
 

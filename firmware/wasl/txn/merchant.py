@@ -11,6 +11,7 @@ from wasl.host.link import LinkError
 from wasl.host.messages import APPROVED, stamp, text_key
 from wasl.txn import online
 from wasl.txn import batchops
+from wasl.txn.batch import OFFLINE, approved
 from wasl.txn.batchops import find, take_stan, transactions
 from wasl.txn.receipt import txn_receipt
 from wasl.txn.report import totals_report
@@ -102,8 +103,10 @@ async def void(term):
         problem = "unknown_invoice"
     elif orig.get("voided"):
         problem = "already_voided"
-    elif orig.get("rc") != APPROVED or orig.get("reversed") or orig["ty"] not in ("sale", "bill"):
+    elif not approved(orig) or orig.get("reversed") or orig["ty"] not in ("sale", "bill"):
         problem = "not_voidable"
+    elif orig["rc"] == OFFLINE and "adv" not in orig:
+        problem = "advice_pending"          # the host does not know it yet: its advice goes first
     if problem:
         await ui.message([title, ui.t(problem), "%06d" % int(inv)], 5, "error", "void_refused")
         return {"outcome": problem}
@@ -196,16 +199,32 @@ async def settle(term):
         return {"outcome": "batch_empty"}
     ui.state("online")
     progress = term.progress(title, ui.t("settling"))
+    if b.advices:
+        # the host must know every sale approved offline first; if it cannot be told, the supervisor
+        # may force the settlement: the batch upload then carries those sales with their card data
+        from wasl.txn.advice import send
+
+        if not await send(term, term.progress(title, ui.t("advice"))):
+            key = await ui.message([title, ui.t("advices_pending"), "%d" % len(b.advices), ui.t("force_q")],
+                                   p.idle_timeout_s, "error", "advices_pending")
+            if key != "OK":
+                return {"outcome": "advices_pending"}
+            log.warn("settle", "forced with %d advice(s) pending", len(b.advices))
+        ui.state("online")
     try:
         rc = await _settle_exchange(term, False, progress)
         if rc == "95":
             ui.state("uploading")
             for t in transactions(b):
-                if t["ty"] != "void" and t.get("rc") == APPROVED and not t.get("voided") and not t.get("reversed"):
+                if t["ty"] != "void" and approved(t) and not t.get("voided") and not t.get("reversed"):
                     utc, _ = term.times()
                     _, up = await online.exchange(term, "0320", admin.batch_upload(p, t, utc),
                                                   term.progress(title, ui.t("uploading")))
-                    if up[39] != APPROVED:
+                    if t["rc"] == OFFLINE and "adv" not in t:
+                        # a forced settlement: the host takes this upload as the advice, and its code
+                        # as the advice's answer (a refusal takes the sale out of the totals)
+                        b.record({"e": "adv", "s": t["s"], "rc": up[39], "r": ""})
+                    elif up[39] != APPROVED:
                         rc = up[39]
                         break
             else:

@@ -2,6 +2,8 @@
 # (the printer prints as they come: no list in RAM). Pure logic. Only masked PANs reach paper.
 # style: "" normal, "b" bold, "B" bold double size (16 columns).
 from wasl.money import format_amount
+from wasl.txn.batch import OFFLINE
+from wasl.txn.batch import approved as batch_approved
 
 
 def _lr(left, right, cols):
@@ -33,7 +35,7 @@ def _money(p, amount):
 def txn_receipt(p, tr, t, copy, cols=32):
     """One copy of a transaction's receipt. `t` is its journal record with the outcome (rc, r, au).
     copy: "m" merchant, "c" customer, "d" duplicate (reprint of the merchant copy)."""
-    approved = t.get("rc") == "00" and "crd" not in t
+    approved = batch_approved(t)
     for line in _header(p, tr, t["t"], cols):
         yield line
     if copy == "d":
@@ -64,10 +66,13 @@ def txn_receipt(p, tr, t, copy, cols=32):
     yield ("r", "B" if len(amount) <= cols // 2 else "b", amount)
     yield ("l", "", "")
     yield ("c", "B", tr["approved"] if approved else tr["declined"])
+    if approved and t.get("rc") == OFFLINE:
+        yield ("c", "", tr["r_offline"])
     if "crd" in t:
         yield ("c", "", tr["card_declined"])
     elif not approved:
-        yield ("c", "", tr.get("rc_" + t.get("rc", ""), tr["rc_refused"]))
+        rc = t.get("adv") or t.get("rc", "")      # an offline approval the host refused: its code
+        yield ("c", "", tr.get("rc_" + rc, tr["rc_refused"]))
     elif t.get("cv") == "pin":
         yield ("c", "", tr["r_pin_ok"])
     elif t.get("cv") == "sig" and copy != "c":

@@ -16,5 +16,9 @@ def totals_report(p, tr, batch, stamp, final, cols=32):
     yield ("l", "", "")
     yield ("l", "B", _lr(tr["r_net"], "", cols // 2))
     yield ("r", "b", _money(p, batch.debit_amount - batch.credit_amount))
+    if batch.advices:           # offline approvals the host has not been told of yet
+        yield ("l", "", "")
+        yield ("l", "b", _lr(tr["advices_pending"], "%d" % len(batch.advices), cols))
+        yield ("r", "", _money(p, batch.offline_amount()))
     if final:
         yield ("c", "", tr["r_batch_closed"])

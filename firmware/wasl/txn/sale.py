@@ -9,6 +9,7 @@ from wasl.host.iso8583 import CodecError
 from wasl.host.link import LinkError
 from wasl.host.messages import APPROVED, stamp, text_key
 from wasl.txn import online
+from wasl.txn.batch import approved as batch_approved
 from wasl.ui.screen import CANCELLED, TIMED_OUT
 
 
@@ -175,6 +176,16 @@ async def swiped(term, ty, amount, data, extra, title, fallback):
         add = {"cv": "pin" if pin is not None else "sig"}
         if extra:
             add.update(extra)
+        if pin is None and offline_ok(term, ty, amount, card):
+            from wasl.txn import offline    # store and forward: loaded for this sale only
+
+            try:
+                t = offline.approve(term, ty, amount, card, add)
+            finally:
+                offline = None
+                unload("wasl.txn.offline")
+            if t is not None:
+                return await conclude(term, t, t["rc"])
         t, rep, err = await go_online(term, ty, amount, card, add, title, pin)
     finally:
         card.wipe()
@@ -185,11 +196,8 @@ async def swiped(term, ty, amount, data, extra, title, fallback):
     return await conclude(term, t, rep[39])
 
 
-async def go_online(term, ty, amount, card, extra, title, pin=None, icc=None):
-    """Journal the new transaction and send its 0200. Return (t, reply fields, None), or (t, None, the
-    LinkError / CodecError) with the reversal armed."""
-    ui = term.ui
-    p = term.params
+def begin(term, ty, amount, card, extra):
+    """Journal a new card transaction ("new"): its STAN, invoice and what the receipt needs."""
     _, local = term.times()
     stan, invoice = term.batch.next_numbers()
     t = {"e": "new", "s": stan, "i": invoice, "b": term.batch.number, "ty": ty, "a": amount,
@@ -198,6 +206,26 @@ async def go_online(term, ty, amount, card, extra, title, pin=None, icc=None):
         t.update(extra)
     term.batch.record(t)
     log.info(ty, "stan %06d invoice %06d amount %d card %s", stan, invoice, amount, t["p"])
+    return t
+
+
+def offline_ok(term, ty, amount, card):
+    """Store and forward (docs/journal.md): a swiped sale up to the floor limit, without PIN, of a card
+    whose service code does not demand the issuer's authorisation (second digit 2 or 4), while the
+    advice queue has room and keys can encipher the card data for later."""
+    p = term.params
+    b = term.batch
+    return (ty == "sale" and 0 < amount <= p.offline_floor and card.entry == "swipe"
+            and card.service_code[1:2] not in "24" and term.keys is not None and b.pending is None
+            and len(b.advices) < p.offline_max_count and b.offline_amount() + amount <= p.offline_max_amount)
+
+
+async def go_online(term, ty, amount, card, extra, title, pin=None, icc=None):
+    """Journal the new transaction and send its 0200. Return (t, reply fields, None), or (t, None, the
+    LinkError / CodecError) with the reversal armed."""
+    ui = term.ui
+    p = term.params
+    t = begin(term, ty, amount, card, extra)
     ui.state("online")
     try:
         rep = await online.authorise(term, t, card, term.progress(title, ui.fit(ui.money(amount, p), "r")),
@@ -224,7 +252,7 @@ async def conclude(term, t, rc):
     """Show the host's answer (already journaled), then print."""
     ui = term.ui
     p = term.params
-    approved = rc == APPROVED and "crd" not in t
+    approved = batch_approved(t)
     log.info(t["ty"], "stan %06d rc %s", t["s"], rc)
     if "crd" in t:                  # the host approved, the card refused (reversed)
         ui.state("declined")
@@ -248,7 +276,7 @@ async def print_receipts(term, t, copies=None):
     """Merchant then (after a prompt) customer copy; a declined transaction prints the customer copy.
     Each printed copy is journaled, so a reboot knows what is still to print."""
     ui = term.ui
-    approved = t.get("rc") == APPROVED and "crd" not in t
+    approved = batch_approved(t)
     if copies is None:
         copies = "mc" if approved else "c"
     ui.state("printing")
