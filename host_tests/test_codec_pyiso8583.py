@@ -6,6 +6,7 @@ journal record) must decode with the document's spec and obey its format and pre
 encodes from the document must decode in the terminal and pass its reply validation, and the firmware's
 own table (wasl.host.spec.SPEC) must say what the document says.
 """
+import base64
 import datetime
 import os
 import sys
@@ -98,7 +99,8 @@ APPROVED = {"rc": "00", "r": "601234567890", "au": "A1B2C3"}
 # track 2 enciphered under that KSN's data key ("d"): the example of docs/host-interface.md 15.3.
 F61_KSN = "123456789012345600000001"
 F61_CT = ("F86B16E611BFAD1BEC7193169EDF06CF93B284109850C5FA9AEF78DD82C6EA0CFCB395B104720EDE2383A2F483CD6B44")
-OFFLINE = {"rc": "Y1", "au": "Y10007", "k": F61_KSN, "d": F61_CT}
+OFFLINE = {"rc": "Y1", "au": "Y10007", "k": F61_KSN,
+           "d": base64.b64encode(bytes.fromhex(F61_CT)).decode()}    # the journal keeps it in base64
 
 
 def requests():

@@ -80,7 +80,8 @@ class Run:
             raise HarnessError("unknown host mode %r" % host_mode)
         params["host"] = host
         self.fw = Firmware(os.path.join(self.workdir, "term"), acq=self.acq, heap=self.heap, code=self.code,
-                           params=params, env=self.sc.get("env"), keys=self.sc.get("test_keys", "aes"))
+                           params=params, env=self.sc.get("env"), keys=self.sc.get("test_keys", "aes"),
+                           emv=self.sc.get("emv"))
         self.fw.start()
 
     def teardown(self):

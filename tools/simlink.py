@@ -169,10 +169,11 @@ class AcqSim:
         self.stop()
 
 
-def make_params(data_dir, host=None, overrides=None):
+def make_params(data_dir, host=None, overrides=None, emv=None):
     """Write data_dir/params.json from the sim template, the simulator's host block and overrides
     (a dict merged one level deep: {"host": {"reply_timeout_s": 3}} keeps the other host keys), and
-    data_dir/emv.json, the EMV terminal data, from boards/sim/emv.json when there is one."""
+    data_dir/emv.json, the EMV terminal data, from boards/sim/emv.json when there is one, with `emv`
+    merged into it the same way, except "aids": a dict merged into every AID's entry."""
     with open(PARAMS_TEMPLATE) as f:
         doc = json.load(f)
     if host:
@@ -186,7 +187,18 @@ def make_params(data_dir, host=None, overrides=None):
     with open(os.path.join(data_dir, "params.json"), "w") as f:
         json.dump(doc, f, indent=1)
     if os.path.exists(EMV_TEMPLATE):     # the chip card flow reads it from the data directory
-        shutil.copyfile(EMV_TEMPLATE, os.path.join(data_dir, "emv.json"))
+        with open(EMV_TEMPLATE) as f:
+            terminal = json.load(f)
+        for k, v in (emv or {}).items():
+            if k == "aids" and isinstance(v, dict):
+                for entry in terminal["aids"]:
+                    entry.update(v)
+            elif isinstance(v, dict) and isinstance(terminal.get(k), dict):
+                terminal[k].update(v)
+            else:
+                terminal[k] = copy.deepcopy(v)
+        with open(os.path.join(data_dir, "emv.json"), "w") as f:
+            json.dump(terminal, f, indent=1)
     return doc
 
 
@@ -234,7 +246,7 @@ class Firmware:
     image_heap_cost)."""
 
     def __init__(self, data_dir, acq=None, heap=None, code="py", params=None, env=None, write_params=True,
-                 keys="aes", main=None):
+                 keys="aes", main=None, emv=None):
         self.data_dir = str(data_dir)
         self.main = main        # a MicroPython script to run instead of the firmware (board tests; code py)
         self.key_scheme = keys  # test keys injected at start: "aes", "tdes" or None (docs/keys.md)
@@ -244,7 +256,7 @@ class Firmware:
         self.code = code
         self.extra_env = env or {}
         if write_params:
-            self.params = make_params(self.data_dir, acq.host_params() if acq else None, params)
+            self.params = make_params(self.data_dir, acq.host_params() if acq else None, params, emv)
         self.proc = None
         self.lcd = [""] * 4
         self.screens = []       # every LCD frame, in order

@@ -2,7 +2,7 @@
 # approval's journal records, the batch they make (totals, the advice queue, a refused advice), the 0220
 # and 0320 they build, the parameters, and the card data enciphered under the DUKPT data key of its own
 # KSN (deciphered here with the X9.24-3 supplement's data encryption key of counter 1).
-from binascii import hexlify, unhexlify
+from binascii import a2b_base64, b2a_base64, hexlify, unhexlify
 
 from fwtest import FakeParams, make_tmpdir, raises, rmtree, txn
 from test_batch import approved as approved_rep
@@ -22,7 +22,11 @@ DATA_KEY_1 = unhexlify("A35C412EFD41FDB98B69797C02DCD08F")   # X9.24-3 supplemen
 UTC = (2026, 7, 5, 9, 8, 7, 0, 0)
 
 
-def off(s, i, au=None, k="123456789012345600000001", d="00" * 48, **more):
+def b64(data):
+    return b2a_base64(data).decode().strip()
+
+
+def off(s, i, au=None, k="123456789012345600000001", d=b64(bytes(48)), **more):
     rec = {"e": "off", "s": s, "au": au or "Y1%04d" % i, "k": k, "d": d}
     rec.update(more)
     return rec
@@ -82,19 +86,20 @@ def test_settlement_clears_the_queue():
 
 
 def test_advice_message():
-    t = dict(SALE1, rc=OFFLINE, au="Y10001", k="123456789012345600000001", d="ab" * 32)
+    t = dict(SALE1, rc=OFFLINE, au="Y10001", k="123456789012345600000001", d=b64(b"\xab" * 32))
     f = messages.advice(FakeParams(), t, UTC)
     assert f[3] == "000000" and f[4] == "000000001500" and f[11] == "000001"
     assert f[38] == "Y10001" and f[39] == "Y1" and f[22] == "021" and f[25] == "00"
     assert f[61] == bytes([12]) + unhexlify("123456789012345600000001") + b"\xab" * 32
     assert 2 not in f and 35 not in f and 37 not in f and 55 not in f
-    chip = dict(t, m="chip", ic="9f2701409f2608" + "11" * 8, sq="001")
+    icc = unhexlify("9f2701409f2608" + "11" * 8)
+    chip = dict(t, m="chip", ic=b64(icc), sq="001")
     f = messages.advice(FakeParams(), chip, UTC)
-    assert f[55] == unhexlify(chip["ic"]) and f[23] == "001" and f[22] == "051"
+    assert f[55] == icc and f[23] == "001" and f[22] == "051"
 
 
 def test_batch_upload_of_an_offline_sale_carries_its_card_data():
-    t = dict(SALE1, rc=OFFLINE, au="Y10001", k="1234", d="cd" * 16)
+    t = dict(SALE1, rc=OFFLINE, au="Y10001", k="1234", d=b64(b"\xcd" * 16))
     f = admin.batch_upload(FakeParams(), t, UTC)
     assert 37 not in f and f[39] == "Y1" and f[61] == b"\x02\x12\x34" + b"\xcd" * 16
     f = admin.batch_upload(FakeParams(), dict(t, r="601234567801", adv="00"), UTC)
@@ -149,7 +154,7 @@ def test_offline_approve_enciphers_the_card_data_under_the_data_key_of_its_own_k
         assert [r["e"] for r in recs] == ["new", "off"]
         o = recs[1]
         assert o["k"] == "123456789012345600000001"               # the first KSN of the supply
-        clear = aes.decrypt_cbc(DATA_KEY_1, bytes(16), unhexlify(o["d"]))
+        clear = aes.decrypt_cbc(DATA_KEY_1, bytes(16), a2b_base64(o["d"]))
         assert bytes(clear).rstrip(b"\x00").decode() == TRACK2 and len(clear) % 16 == 0
         for r in recs:                                            # no card data in clear in the journal
             assert "4761739001010010" not in str(r) and hexlify(TRACK2.encode()).decode() not in str(r)

@@ -53,11 +53,14 @@ def _urandom(n):
 
 
 class Kernel:
-    def __init__(self, transport, params, entry="chip", choose=None, pin=None, rng=None):
+    def __init__(self, transport, params, entry="chip", choose=None, pin=None, rng=None, floor_cap=None):
         """params: the "emv" object of the parameter document (docs/emv.md). entry: 'chip' or 'tap'.
         choose: async (labels) -> index or None (cancel). pin: async (result) -> True (online PIN
         entered, the caller keeps the PIN block), False (bypassed) or None (cancelled).
-        rng: n -> n random bytes (unpredictable number, random selection)."""
+        rng: n -> n random bytes (unpredictable number, random selection). floor_cap: the terminal's
+        own ceiling on the floor limits of emv.json (its store and forward: 0 when it cannot take an
+        offline approval now)."""
+        self.floor_cap = floor_cap
         self.transport = transport
         self.params = params
         self.contactless = entry == "tap"
@@ -158,11 +161,15 @@ class Kernel:
             raise ValueError("emv parameters: capabilities, terminal_type, currency or country")
         if self.contactless:
             ttq = bytearray(self.hexparam(self.cl, "ttq", "36004000"))
-            if amount >= self.cl.get("floor_limit", 0):
+            if amount >= self._floor(self.cl):
                 ttq[1] |= 0x80      # online cryptogram required
             if amount >= self.cl.get("cvm_limit", 0):
                 ttq[1] |= 0x40      # CVM required
             t[0x9F66] = bytes(ttq)
+
+    def _floor(self, p):
+        fl = p.get("floor_limit", 0)
+        return fl if self.floor_cap is None or fl < self.floor_cap else self.floor_cap
 
     def _application_data(self, c):
         """Terminal data of the chosen application (Book 1 12.4 / Book 3 10.1)."""
@@ -174,7 +181,7 @@ class Kernel:
             t[0x9F09] = self.hexparam(e, "version", "")
         else:
             t.pop(0x9F09, None)
-        self.floor_limit = self.cl.get("floor_limit", 0) if self.contactless else e.get("floor_limit", 0)
+        self.floor_limit = self._floor(self.cl if self.contactless else e)
         t[0x9F1B] = (self.floor_limit & 0xFFFFFFFF).to_bytes(4, "big")
         r = self.result
         r.aid = hexlify(c.adf).decode().upper()

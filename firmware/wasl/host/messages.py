@@ -1,7 +1,7 @@
 # Request builders and reply validation for the Wasl host interface (docs/host-interface.md).
 # Requests are built from the transaction's journal record ("new", see wasl/txn/batch.py), which holds
 # everything but card data: so a reversal or a batch upload can be rebuilt after a reboot.
-from binascii import unhexlify
+from binascii import a2b_base64, unhexlify
 
 from wasl.host.iso8583 import CodecError as ReplyError  # a reply that fails validation is a bad message
 
@@ -88,11 +88,12 @@ def financial(params, t, utc, card=None, icc=None):
 
 
 def stored_card(t, f):
-    """An offline approval's stored card data (61) and chip data (55), as journaled ("k", "d", "ic")."""
+    """An offline approval's stored card data (61) and chip data (55), as journaled ("k" hex, "d" and
+    "ic" base64)."""
     k = unhexlify(t["k"])
-    f[61] = bytes([len(k)]) + k + unhexlify(t["d"])
+    f[61] = bytes([len(k)]) + k + a2b_base64(t["d"])
     if "ic" in t:
-        f[55] = unhexlify(t["ic"])
+        f[55] = a2b_base64(t["ic"])
 
 
 def advice(params, t, utc):

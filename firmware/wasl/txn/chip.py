@@ -11,7 +11,7 @@ from wasl.card import CardError
 from wasl.emv import result as emv
 from wasl.emv.kernel import Kernel
 from wasl.txn import online
-from wasl.txn.sale import conclude, go_online, no_reply, pin_entry
+from wasl.txn.sale import conclude, go_online, no_reply, offline_room, pin_entry
 
 EMV_FILE = "emv.json"
 # 9C, transaction type: goods and services (a bill payment too), refund.
@@ -69,7 +69,10 @@ async def transaction(term, ty, amount, entry, extra, title):
     ui.show(title, ui.fit(ui.money(amount, p), "r"), ui.t("reading_card"), "", align="c")
     stan, _ = term.batch.next_numbers()
     _, local = term.times()
-    k = Kernel(term.hw.reader, emv_params, entry=entry, choose=choose, pin=pin)
+    # store and forward: the card may approve offline only when the terminal can take it (else every
+    # amount is above the floor limit and the card is asked for an ARQC)
+    cap = p.offline_floor if offline_room(term, ty, amount) else 0
+    k = Kernel(term.hw.reader, emv_params, entry=entry, choose=choose, pin=pin, floor_cap=cap)
     emv_params = None
     try:
         r = await k.start(amount, local, txn_type=_TXN_TYPE[ty], seq=stan)
@@ -81,9 +84,9 @@ async def transaction(term, ty, amount, entry, extra, title):
         if out == emv.CANCELLED:
             await ui.message([title, ui.t("cancelled")], 2, "error", "cancelled")
             return {"outcome": "cancelled"}
+        if out == emv.APPROVED_OFFLINE and held[0] is None:
+            return await _offline(term, r, ty, amount, extra, title)
         if out in (emv.DECLINED_OFFLINE, emv.APPROVED_OFFLINE):
-            # approved offline cannot happen with the floor limits of zero this terminal runs with, and
-            # offline approvals (store and forward) are not implemented: refuse rather than lose it
             await ui.message([title, ui.t("card_declined")], 5, "error", "card_declined")
             return {"outcome": "declined_offline"}
         key = r.error or "card_read_error"
@@ -99,6 +102,41 @@ async def transaction(term, ty, amount, entry, extra, title):
         k.wipe()
 
 
+def _chip_extra(r, cv, extra):
+    add = {"aid": r.aid, "al": r.label[:16], "cv": cv}
+    sq = _psn(r)
+    if sq:
+        add["sq"] = sq
+    if extra:
+        add.update(extra)
+    return add
+
+
+async def _offline(term, r, ty, amount, extra, title):
+    """The card approved offline (TC): journaled like a swiped offline sale, its field 55 kept for the
+    advice (wasl.txn.offline)."""
+    ui = term.ui
+    try:
+        card = r.card()
+    except CardError as e:
+        log.warn(ty, "chip data refused: %s", e.key)
+        await ui.message([title, ui.t("card_read_error")], 3, "error", "card_error")
+        return {"outcome": "card_error", "reason": "card_read_error"}
+    from wasl.txn import offline
+
+    try:
+        t = offline.approve(term, ty, amount, card, _chip_extra(r, "sig" if r.signature else "none", extra),
+                            bytes(r.de55))
+    finally:
+        offline = None
+        unload("wasl.txn.offline")
+        card.wipe()
+    if t is None:           # no keys to keep the card data: the card's approval cannot be taken
+        await ui.message([title, ui.t("card_declined")], 5, "error", "card_declined")
+        return {"outcome": "declined_offline"}
+    return await conclude(term, t, t["rc"])
+
+
 async def _online(term, k, r, ty, amount, extra, title, held):
     ui = term.ui
     try:
@@ -107,13 +145,7 @@ async def _online(term, k, r, ty, amount, extra, title, held):
         log.warn(ty, "chip data refused: %s", e.key)
         await ui.message([title, ui.t("card_read_error")], 3, "error", "card_error")
         return {"outcome": "card_error", "reason": "card_read_error"}
-    add = {"aid": r.aid, "al": r.label[:16], "cv": "pin" if held[0] is not None else
-           ("sig" if r.signature else "none")}
-    sq = _psn(r)
-    if sq:
-        add["sq"] = sq
-    if extra:
-        add.update(extra)
+    add = _chip_extra(r, "pin" if held[0] is not None else ("sig" if r.signature else "none"), extra)
     try:
         t, rep, err = await go_online(term, ty, amount, card, add, title, held[0], bytes(r.de55))
     finally:

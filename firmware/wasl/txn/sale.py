@@ -185,7 +185,7 @@ async def swiped(term, ty, amount, data, extra, title, fallback):
                 offline = None
                 unload("wasl.txn.offline")
             if t is not None:
-                return await conclude(term, t, t["rc"])
+                return await conclude(term, t, t["rc"])   # Y1
         t, rep, err = await go_online(term, ty, amount, card, add, title, pin)
     finally:
         card.wipe()
@@ -209,15 +209,19 @@ def begin(term, ty, amount, card, extra):
     return t
 
 
-def offline_ok(term, ty, amount, card):
-    """Store and forward (docs/journal.md): a swiped sale up to the floor limit, without PIN, of a card
-    whose service code does not demand the issuer's authorisation (second digit 2 or 4), while the
-    advice queue has room and keys can encipher the card data for later."""
+def offline_room(term, ty, amount):
+    """Store and forward (docs/journal.md) may take this sale: up to the floor limit, the advice queue
+    has room, no reversal is pending, and keys can encipher the card data for later."""
     p = term.params
     b = term.batch
-    return (ty == "sale" and 0 < amount <= p.offline_floor and card.entry == "swipe"
-            and card.service_code[1:2] not in "24" and term.keys is not None and b.pending is None
+    return (ty == "sale" and 0 < amount <= p.offline_floor and term.keys is not None and b.pending is None
             and len(b.advices) < p.offline_max_count and b.offline_amount() + amount <= p.offline_max_amount)
+
+
+def offline_ok(term, ty, amount, card):
+    """A swiped sale approved offline: room for it, no PIN (the caller checks), and a card whose service
+    code does not demand the issuer's authorisation (second digit 2 or 4)."""
+    return card.entry == "swipe" and card.service_code[1:2] not in "24" and offline_room(term, ty, amount)
 
 
 async def go_online(term, ty, amount, card, extra, title, pin=None, icc=None):
