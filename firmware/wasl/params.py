@@ -30,10 +30,33 @@ def _get(doc, path, kind, default=None, required=True):
     return cur
 
 
+def _ascii_in(s, lo, hi):
+    """Every character of s between lo and hi (CPython's isdigit() / isalpha() take other scripts too)."""
+    for c in s:
+        if c < lo or c > hi:
+            return False
+    return True
+
+
+def _letters(s):
+    for c in s:
+        if not ("A" <= c <= "Z" or "a" <= c <= "z"):
+            return False
+    return True
+
+
 def _digits(doc, path, n):
     v = _get(doc, path, str)
-    if len(v) != n or not v.isdigit():
+    if len(v) != n or not _ascii_in(v, "0", "9"):
         raise ParamError(path, "parameter %s must be %d digits" % (path, n))
+    return v
+
+
+def _whole(doc, path, lo, hi, default=None, required=True):
+    """An integer parameter within lo..hi (time-outs: the tick arithmetic of a port has a range)."""
+    v = _get(doc, path, int, default, required)
+    if not lo <= v <= hi:
+        raise ParamError(path, "parameter %s must be %d to %d" % (path, lo, hi))
     return v
 
 
@@ -61,11 +84,12 @@ def check(p, doc):
     if len(p.merchant_address) > 3:
         raise ParamError("merchant_address", "parameter merchant_address must be a list of up to 3 lines")
     for line in p.merchant_address:
-        if not isinstance(line, str) or len(line) > 32:
-            raise ParamError("merchant_address", "merchant_address lines must be text of up to 32 characters")
+        if not isinstance(line, str) or len(line) > 32 or any(c < " " or c == "\x7f" for c in line):
+            raise ParamError("merchant_address", "merchant_address lines must be text of up to 32 characters"
+                             " without control characters")    # they go to the printer as they are
     p.currency_code = _digits(doc, "currency.code", 3)
     p.currency_alpha = _printable(doc, "currency.alpha", 3, exact=True)
-    p.currency_exponent = _get(doc, "currency.exponent", int)
+    p.currency_exponent = _whole(doc, "currency.exponent", 0, 4)     # ISO 4217 minor units
     p.amount_max = _get(doc, "amount_max", int)
     if not 0 < p.amount_max < 10 ** 12:
         raise ParamError("amount_max", "parameter amount_max must be between 1 and 999999999999")
@@ -79,10 +103,10 @@ def check(p, doc):
     p.supervisor_pin_sha256 = pin
     p.billers = _get(doc, "billers", list, ["ELEC", "GAZ", "EAU", "NET", "TEL"], required=False)
     if not p.billers or len(p.billers) > 9 or any(
-            not isinstance(b, str) or not 1 <= len(b) <= 8 or not b.isalpha() for b in p.billers):
+            not isinstance(b, str) or not 1 <= len(b) <= 8 or not _letters(b) for b in p.billers):
         raise ParamError("billers", "billers must be 1 to 9 codes of 1 to 8 letters")
     p.language = _get(doc, "language", str, "fr", required=False)
-    p.tz_offset_min = _get(doc, "tz_offset_min", int, 60, required=False)
+    p.tz_offset_min = _whole(doc, "tz_offset_min", -720, 840, 60, required=False)   # UTC-12:00 .. UTC+14:00
     p.keys_required = _get(doc, "keys_required", bool, True, required=False)
     p.fallback = _get(doc, "fallback", bool, True, required=False)
     p.manual_entry = _get(doc, "manual_entry", bool, False, required=False)
@@ -101,17 +125,17 @@ def check(p, doc):
     if not 10 <= p.advice_retry_s <= 86400:
         raise ParamError("offline.retry_s", "parameter offline.retry_s must be 10 to 86400 seconds")
 
-    p.idle_timeout_s = _get(doc, "timeouts.entry_s", int, 60, required=False)
-    p.card_timeout_s = _get(doc, "timeouts.card_s", int, 60, required=False)
-    p.result_timeout_s = _get(doc, "timeouts.result_s", int, 30, required=False)
+    p.idle_timeout_s = _whole(doc, "timeouts.entry_s", 1, 3600, 60, required=False)
+    p.card_timeout_s = _whole(doc, "timeouts.card_s", 1, 3600, 60, required=False)
+    p.result_timeout_s = _whole(doc, "timeouts.result_s", 1, 3600, 30, required=False)
     p.host_address = _printable(doc, "host.address", 64)
     p.host_port = _get(doc, "host.port", int)
     if not 0 < p.host_port < 65536:
         raise ParamError("host.port", "parameter host.port must be 1 to 65535")
     p.host_server_name = _printable(doc, "host.server_name", 64)
     p.host_nii = _digits(doc, "host.nii", 3)
-    p.host_connect_timeout_s = _get(doc, "host.connect_timeout_s", int, 15, required=False)
-    p.host_reply_timeout_s = _get(doc, "host.reply_timeout_s", int, 30, required=False)
+    p.host_connect_timeout_s = _whole(doc, "host.connect_timeout_s", 1, 3600, 15, required=False)
+    p.host_reply_timeout_s = _whole(doc, "host.reply_timeout_s", 1, 3600, 30, required=False)
     ca = _get(doc, "host.ca", str)
     try:
         p.host_ca = binascii.a2b_base64(ca)
@@ -131,6 +155,8 @@ def load(root):
         doc = json.load(f)
     except ValueError:
         raise ParamError("params.json", "parameter file is not valid JSON")
+    except (MemoryError, RuntimeError):     # nested too deep (CPython: RecursionError) or too big for RAM
+        raise ParamError("params.json", "parameter file is too large or nested too deep")
     finally:
         f.close()
     return parse(doc)

@@ -20,6 +20,14 @@ def luhn_ok(pan):
 ENTRIES = ("swipe", "chip", "tap", "manual", "fallback")
 
 
+def _digits(s):
+    """ASCII digits only (CPython's str.isdigit() also says yes to Arabic-Indic digits, superscripts...)."""
+    for c in s:
+        if c < "0" or c > "9":
+            return False
+    return True
+
+
 def parse_track2(data, entry):
     """Parse 'PAN=YYMMSSS...' (the chip's 'D' separator is accepted). Raise CardError."""
     if not isinstance(data, str) or entry not in ENTRIES:
@@ -35,9 +43,9 @@ def parse_track2(data, entry):
         raise CardError("card_read_error", "track 2 has no separator or is too long")
     pan = data[:sep]
     rest = data[sep + 1:]
-    if not (12 <= len(pan) <= 19) or not pan.isdigit():
+    if not (12 <= len(pan) <= 19) or not _digits(pan):
         raise CardError("card_read_error", "PAN length or characters")
-    if len(rest) < 7 or not rest.isdigit():
+    if len(rest) < 7 or not _digits(rest):
         raise CardError("card_read_error", "expiry/service code")
     if not luhn_ok(pan):
         raise CardError("card_invalid", "PAN check digit")

@@ -131,6 +131,8 @@ def validate_reply(req_mti, req, mti, rep):
         raise ReplyError("terminal ID mismatch")
     if 39 not in rep:
         raise ReplyError("no response code")
+    if mti == "0110" and rep[39] == APPROVED and 4 not in rep:
+        raise ReplyError("bill inquiry approved without the amount due")
     for f in (3, 4, 49):
         if f == 4 and req_mti == "0100":
             continue

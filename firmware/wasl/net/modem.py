@@ -444,6 +444,10 @@ class Modem:
                     return None
                 await sleep_ms(0 if self._got else _TICK_MS)
                 continue
+            if self._got:      # lines without end (a flood) never give None above: per read, let others
+                if ticks_diff(deadline, ticks_ms()) < -timeout_ms:     # run, and give up at twice the time
+                    return None
+                await sleep_ms(0)
             c = line[:2]
             if c == "AT" or c == "at":
                 continue   # our echo (or a late one)
@@ -544,9 +548,9 @@ class Modem:
             line = self._next_line()
             if line is not None:
                 self._unsolicited(line)
-            elif self._got:
-                n -= 1
-            else:
+            if self._got:
+                n -= 1         # every read counts, lines or not: a flood of lines cannot hold this loop
+            elif line is None:
                 return
 
     async def _pause(self, ms):
