@@ -6,7 +6,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 BOARD   ?= sim
 
-.PHONY: venv test sim scenario mpy romfs bench acqsim clean
+.PHONY: venv test sim scenario mpy romfs bench fuzz diag bridge acqsim clean
 
 venv: $(STAMP)
 
@@ -40,6 +40,22 @@ romfs: mpy
 # Figures: heap, boot time, codec speed, receipt size -> docs/benchmarks.md.
 bench: venv
 	$(PY) -m tools.bench --out docs/benchmarks.md
+
+# The long fuzzing run (docs/fuzzing.md): 2000 examples per fuzzer (WASL_FUZZ_LONG=20000 overnight).
+fuzz: venv
+	WASL_FUZZ_LONG=$(or $(WASL_FUZZ_LONG),1) $(PY) -m pytest -q host_tests/test_fuzz_iso8583.py \
+		host_tests/test_fuzz_tlv.py host_tests/test_fuzz_track2.py host_tests/test_fuzz_params.py \
+		host_tests/test_fuzz_modem.py host_tests/test_fuzz_keypad.py host_tests/test_fw_units.py -k fuzz
+
+# Technician diagnostics over USB (docs/diagnostics.md):
+#   make diag PORT=/dev/ttyUSB0 [PARTS=storage,keys,echo] [JSON=report.json] [KBPK=kbpk.hex]
+diag: venv
+	@test -n "$(PORT)" || { echo "usage: make diag PORT=/dev/ttyUSB0 [PARTS=...] [JSON=report.json] [KBPK=kbpk.hex]"; exit 2; }
+	$(PY) -m tools.diag --port $(PORT) $(if $(PARTS),--parts $(PARTS)) $(if $(JSON),--json $(JSON)) $(if $(KBPK),--kbpk-file $(KBPK))
+
+# The desktop terminal as a serial device for stock mpremote and `make diag PORT=var/sim/tty`.
+bridge: venv
+	$(PY) -m tools.upybridge --sim --data var/sim/diag/term --link var/sim/tty
 
 # The acquirer simulator alone, on port 5443 (tools/acqsim/README.md).
 acqsim: venv

@@ -59,6 +59,7 @@ def test_masking_and_receipt_numbers(tmp_path):
     n, path = store.save({"text": "NEW\n", "escpos": b"\x1b@NEW\n"})
     assert n == 8 and path.endswith("0008.txt")
     assert (tmp_path / "0008.escpos").read_bytes() == b"\x1b@NEW\n"
+    assert (tmp_path / "0008.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"   # the paper, as a picture
     assert store.latest() == (8, "NEW\n")
 
 
@@ -143,7 +144,7 @@ def test_simterm_in_tmux(tmp_path):
         while len(receipt_files()) < 4 and time.monotonic() < deadline:
             time.sleep(0.1)
         names = [os.path.basename(p) for p in receipt_files()]
-        assert names == ["0001.escpos", "0001.txt", "0002.escpos", "0002.txt"], why()
+        assert names == ["0001.escpos", "0001.png", "0001.txt", "0002.escpos", "0002.png", "0002.txt"], why()
         screen = wait(lambda s: "receipt 2 saved to" in s, "the receipt status line")
 
         lcd = [line for line in screen.splitlines() if line.startswith("|")][:4]
@@ -181,7 +182,7 @@ def test_script_mode(tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     assert "receipt 43 saved to" in res.stdout
     assert FULL_PAN not in res.stdout and MASKED in res.stdout
-    assert sorted(os.listdir(os.path.join(sim, "receipts")))[-2:] == ["0043.escpos", "0043.txt"]
+    assert sorted(os.listdir(os.path.join(sim, "receipts")))[-3:] == ["0043.escpos", "0043.png", "0043.txt"]
     assert processes_using(sim) == []
 
 

@@ -229,6 +229,8 @@ class KeyStore:
             except Exception as e:
                 d.erase()
                 self._aes, self._ik_kcv = old_aes, old_kcv
+                if isinstance(e, (MemoryError, OSError)):
+                    raise             # the terminal's trouble, not the block's: it stays in the inbox
                 raise KeyStoreError("bad_block", str(e))
             if old is not None:
                 old.erase()
