@@ -2,7 +2,7 @@
 port, with the 4x20 LCD, the UI state and the last printed receipt drawn in the console, and the
 keyboard as the terminal's keypad. User guide: docs/simterm.md.
 
-    python -m tools.simterm [--lang fr|en] [--heap 64K] [--code py|mpy|romfs] [--dir var/sim]
+    python -m tools.simterm [--lang fr|en|ar] [--heap 64K] [--code py|mpy|romfs] [--dir var/sim]
     python -m tools.simterm --script "12500,OK,card:visa_ok,wait:approved,OK,receipts:2"
     python -m tools.simterm --script "12500,OK,insert,wait:approved,remove"      # a chip card
 
@@ -448,7 +448,7 @@ def crash_report(fw, log=True):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m tools.simterm", description="The Wasl terminal on the desktop.")
-    ap.add_argument("--lang", choices=("fr", "en"), default="fr", help="terminal language (default fr)")
+    ap.add_argument("--lang", choices=("fr", "en", "ar"), default="fr", help="terminal language (default fr)")
     ap.add_argument("--heap", help="micropython heap size for the firmware, e.g. 64K")
     ap.add_argument("--code", choices=("py", "mpy", "romfs"), default="py", help="run sources (default), .mpy or ROMFS")
     ap.add_argument("--dir", default=os.environ.get("WASL_SIM_DIR") or os.path.join(ROOT, "var", "sim"),

@@ -106,6 +106,10 @@ def check(p, doc):
             not isinstance(b, str) or not 1 <= len(b) <= 8 or not _letters(b) for b in p.billers):
         raise ParamError("billers", "billers must be 1 to 9 codes of 1 to 8 letters")
     p.language = _get(doc, "language", str, "fr", required=False)
+    from wasl.ui.strings import LANGUAGES
+
+    if p.language not in LANGUAGES:
+        raise ParamError("language", "parameter language must be one of " + ", ".join(LANGUAGES))
     p.tz_offset_min = _whole(doc, "tz_offset_min", -720, 840, 60, required=False)   # UTC-12:00 .. UTC+14:00
     p.keys_required = _get(doc, "keys_required", bool, True, required=False)
     p.fallback = _get(doc, "fallback", bool, True, required=False)

@@ -237,7 +237,7 @@ async def settle(term):
         return {"outcome": "declined", "rc": rc}
     _, local = term.times()
     ui.state("printing")
-    term.hw.printer.print_lines(totals_report(p, ui.tr, b, stamp(local), True))
+    term.hw.printer.print_lines(totals_report(p, ui.rtr, b, stamp(local), True))
     closed = b.number
     batchops.settle(b)   # journal "set", then compact
     log.info("settle", "batch %06d closed", closed)
@@ -290,7 +290,7 @@ async def reprint(term):
         await ui.message([title, ui.t("no_txn")], 5, "error", "no_txn")
         return {"outcome": "no_txn"}
     ui.state("printing")
-    term.hw.printer.print_lines(txn_receipt(p, ui.tr, t, "d"))
+    term.hw.printer.print_lines(txn_receipt(p, ui.rtr, t, "d"))
     term.batch.record({"e": "prt", "s": t["s"], "c": "d"})
     return {"outcome": "reprinted"}
 
@@ -298,7 +298,7 @@ async def reprint(term):
 async def x_report(term):
     _, local = term.times()
     term.ui.state("printing")
-    term.hw.printer.print_lines(totals_report(term.params, term.ui.tr, term.batch, stamp(local), False))
+    term.hw.printer.print_lines(totals_report(term.params, term.ui.rtr, term.batch, stamp(local), False))
     return {"outcome": "printed"}
 
 

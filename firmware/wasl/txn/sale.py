@@ -292,7 +292,7 @@ async def print_receipts(term, t, copies=None):
             if key == "CANCEL":
                 break
         ui.show(ui.t("printing"), align="c")
-        term.hw.printer.print_lines(txn_receipt(term.params, ui.tr, t, copy))
+        term.hw.printer.print_lines(txn_receipt(term.params, ui.rtr, t, copy))
         term.batch.record({"e": "prt", "s": t["s"], "c": copy})
     txn_receipt = None
     unload("wasl.txn.receipt")

@@ -30,6 +30,15 @@ class Ui:
     def set_language(self, lang):
         self.lang = lang
         self.tr = strings.table(lang)
+        self.rtl = lang in strings.RTL
+        rl = strings.receipt_language(lang)
+        # the receipts' words (self.rtr): the screen's, unless the printer cannot print that script
+        self.rtr = self.tr if rl == lang else strings.table(rl, keep=lang)
+        self._visual = None
+        if self.rtl:
+            from wasl.ui.arabic import visual
+
+            self._visual = visual
 
     def t(self, key):
         return self.tr.get(key, key)
@@ -51,8 +60,12 @@ class Ui:
 
     def show(self, *rows, align="l"):
         out = []
+        v = self._visual
+        if v is not None and align != "c":      # a right-to-left screen starts at the right
+            align = "l" if align == "r" else "r"
         for i in range(self.rows):
-            out.append(self.fit(rows[i] if i < len(rows) else "", align))
+            row = rows[i] if i < len(rows) else ""
+            out.append(self.fit(v(row) if v is not None else row, align))
         self.lcd.show(out)
 
     def lr(self, left, right):

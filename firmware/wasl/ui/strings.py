@@ -1,9 +1,13 @@
 # Translations live in one module per language (lang_<code>.py): a single string constant of
 # "key=value" lines, which stays in flash on the device (frozen or ROMFS) instead of becoming a dict in
-# RAM. Only the active language is imported. Arabic arrives with the graphic renderer.
+# RAM. Only the active language is imported, and the receipts' when it differs.
+# Arabic (RTL): screens show it shaped and in display order (wasl.ui.arabic); receipts print in French
+# until the printer can draw it (an Arabic code page or a raster font: docs/arabic.md).
 
-LANGUAGES = ("fr", "en")
+LANGUAGES = ("fr", "en", "ar")
 DEFAULT = "fr"
+RTL = ("ar",)
+_RECEIPT = {"ar": "fr"}     # the language receipts print in, when the printer cannot print this one
 
 
 class Table:
@@ -30,13 +34,17 @@ class Table:
         return [ln.split("=", 1)[0] for ln in self._text.split("\n") if ln]
 
 
-def table(lang):
-    """The active language's table; other languages' modules are dropped from RAM."""
+def table(lang, keep=None):
+    """The language's table; the modules of languages other than lang and keep are dropped from RAM."""
     import sys
 
     if lang not in LANGUAGES:
         lang = DEFAULT
     for other in LANGUAGES:
-        if other != lang:
+        if other != lang and other != keep:
             sys.modules.pop("wasl.ui.lang_" + other, None)
     return Table(__import__("wasl.ui.lang_" + lang, None, None, ("T",)).T)
+
+
+def receipt_language(lang):
+    return _RECEIPT.get(lang, lang)
