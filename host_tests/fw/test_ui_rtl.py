@@ -55,3 +55,12 @@ def test_language_parameter_is_checked():
     assert parse(doc).language == "ar"
     doc["language"] = "de"
     assert raises(ParamError, parse, doc).param == "language"
+
+
+def test_the_card_chooses_the_language_of_its_pin_prompt():
+    from wasl.txn.chip import card_language
+    assert card_language("frar", "en") == "fr"      # EMV Book 1: the first the terminal speaks
+    assert card_language("dear", "fr") == "ar"
+    assert card_language("de", "en") == "en"        # none: the merchant's
+    assert card_language("", "ar") == "ar"
+    assert card_language("f", "en") == "en"         # a stray letter is no language

@@ -340,8 +340,6 @@ class Kernel:
         r.scripts = bytes(self.scripts)
         cid = icc.get(0x9F27)
         r.cid = cid[0] if cid else 0
-        lang = self.fci.get(0x5F2D)
-        r.lang = "".join(chr(c) for c in lang if 97 <= c <= 122) if lang else ""
         if 0x9F26 in icc:
             tags = self.de55_tags
             if self.scripts:        # after complete(): the issuer script results go with the rest

@@ -207,5 +207,7 @@ async def select_application(k, cands):
         if pos is None or bytes(data[pos[0]:pos[1]]) != c.adf:
             continue
         k.keep(data, k.fci)
+        lang = k.fci.get(0x5F2D)      # language preference: the cardholder's prompts (PIN) use it
+        k.result.lang = "".join(chr(ch) for ch in lang if 97 <= ch <= 122) if lang else ""
         return c
     raise NotAccepted("no application left")

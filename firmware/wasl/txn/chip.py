@@ -21,6 +21,17 @@ _TXN_TYPE = {"sale": 0x00, "bill": 0x00, "refund": 0x20}
 _FALLBACK_ERRORS = ("card_read_error",)
 
 
+def card_language(pref, default):
+    """The first language of the card's preference list (5F2D: 2-letter codes, e.g. 'frar') that the
+    terminal has, else `default`."""
+    from wasl.ui.strings import LANGUAGES
+
+    for i in range(0, len(pref) - 1, 2):
+        if pref[i:i + 2] in LANGUAGES:
+            return pref[i:i + 2]
+    return default
+
+
 def _psn(r):
     """Field 23 from 5F34 (one BCD byte), or None."""
     if not r.psn:
@@ -57,7 +68,17 @@ async def transaction(term, ty, amount, entry, extra, title):
             # a refund: money back to the card, no PIN asked (the card answers AAC); no keys: no PIN
             # block can be made, the card's CVM list decides what comes next
             return False
-        got = await pin_entry(term, title, amount, bypass=True)
+        # the PIN prompt is the cardholder's: in the card's preferred language (5F2D, EMV Book 1 11.3.1),
+        # the first of its languages this terminal speaks, else the merchant's
+        merchant = ui.lang
+        lang = card_language(r.lang, merchant)
+        if lang != merchant:
+            ui.set_language(lang)
+        try:
+            got = await pin_entry(term, ui.t(ty), amount, bypass=True)
+        finally:
+            if lang != merchant:
+                ui.set_language(merchant)
         if got == "":                     # bypassed: the CVM list decides what comes next
             return False
         if isinstance(got, str):          # CANCELLED / TIMED_OUT: the transaction ends
