@@ -259,26 +259,24 @@ async def conclude(term, t, rc):
     approved = batch_approved(t)
     log.info(t["ty"], "stan %06d rc %s", t["s"], rc)
     if "crd" in t:                  # the host approved, the card refused (reversed)
-        ui.state("declined")
-        ui.show(ui.t("declined"), ui.t("card_declined"), "", "", align="c")
-        ui.beep("error")
+        rows = (ui.t("declined"), ui.t("card_declined"), "")
     elif approved:
-        ui.state("approved")
-        ui.show(ui.t("approved"), ui.fit(ui.money(t["a"], p), "r"), ui.t("auth_code") + " " + t.get("au", ""),
-                "", align="c")
-        ui.beep("ok")
+        rows = (ui.t("approved"), ui.money(t["a"], p), ui.t("auth_code") + " " + t.get("au", ""))
     else:
-        ui.state("declined")
-        ui.show(ui.t("declined"), ui.t(text_key(rc, ui.tr)), "(%s)" % rc, "", align="c")
-        ui.beep("error")
-    await print_receipts(term, t)
+        rows = (ui.t("declined"), ui.t(text_key(rc, ui.tr)), "(%s)" % rc)
+    ui.state("approved" if approved else "declined")
+    # the outcome stays on the glass while the receipts print: the last row says what is going on
+    ui.show(rows[0], rows[1], rows[2], ui.t(t["ty"]), align="c")
+    ui.beep("ok" if approved else "error")
+    await print_receipts(term, t, None, rows)
     t["outcome"] = "approved" if approved else "declined"
     return t
 
 
-async def print_receipts(term, t, copies=None):
+async def print_receipts(term, t, copies=None, rows=None):
     """Merchant then (after a prompt) customer copy; a declined transaction prints the customer copy.
-    Each printed copy is journaled, so a reboot knows what is still to print."""
+    Each printed copy is journaled, so a reboot knows what is still to print. rows: the outcome's
+    screen, kept above the "printing" line."""
     ui = term.ui
     approved = batch_approved(t)
     if copies is None:
@@ -291,7 +289,10 @@ async def print_receipts(term, t, copies=None):
             key = await ui.message([ui.t("approved"), "", ui.t("customer_copy_q")], 15, None, "copy_prompt")
             if key == "CANCEL":
                 break
-        ui.show(ui.t("printing"), align="c")
+        if rows:
+            ui.show(rows[0], rows[1], rows[2], ui.t("printing"), align="c")
+        else:
+            ui.show(ui.t("printing"), align="c")
         term.hw.printer.print_lines(txn_receipt(term.params, ui.rtr, t, copy))
         term.batch.record({"e": "prt", "s": t["s"], "c": copy})
     txn_receipt = None
