@@ -6,7 +6,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 BOARD   ?= sim
 
-.PHONY: venv test sim scenario mpy romfs bench fuzz diag bridge acqsim clean
+.PHONY: venv test sim scenario mpy romfs boardcheck deploy flash package bench fuzz diag bridge acqsim clean
 
 venv: $(STAMP)
 
@@ -29,13 +29,39 @@ scenario: venv
 	@test -n "$(S)" || { echo "usage: make scenario S=host_tests/scenarios/<name>.json [HEAP=64K]"; exit 2; }
 	$(PY) -m tools.scenario $(S) $(if $(HEAP),--heap $(HEAP)) $(if $(CODE),--code $(CODE))
 
-# Firmware + board compiled to .mpy for the ESP32 (xtensawin; the unix port loads them too).
+# Firmware + board compiled to .mpy for the ESP32 (xtensawin; the unix port loads them too), with the
+# shared board modules the board file imports (boards/common/).
 mpy: venv
 	$(PY) -m tools.mpybuild --board $(BOARD) --out build/$(BOARD)
+	$(PY) -m tools.deploy shared --board $(BOARD) --out build/$(BOARD)
 
 # The compiled tree as a ROMFS image (executed in place from flash on the device).
 romfs: mpy
 	$(VENV)/bin/mpremote romfs -o build/$(BOARD).romfs build build/$(BOARD)
+
+# The device boards' pin maps and driver choices, checked without running them (docs/deploy.md).
+boardcheck: venv
+	$(PY) -m tools.boardcheck $(BOARDS)
+
+# On a device (docs/deploy.md). BOARD defaults to esp32_generic here; CODE=mpy (default), romfs (a
+# MicroPython with a ROMFS partition) or board (wasl already frozen in the firmware or installed by mip).
+#   make deploy PORT=/dev/ttyUSB0 [BOARD=esp32_generic] [CODE=mpy|romfs|board] [PARAMS=dir] [KEYS=block.tr31]
+#   make flash  PORT=/dev/ttyUSB0 FIRMWARE=micropython-esp32.bin [same options]    (esptool, then deploy)
+DEPLOY_BOARD = $(if $(filter command line environment override,$(origin BOARD)),$(BOARD),esp32_generic)
+DEPLOY_OPTS = --board $(DEPLOY_BOARD) $(if $(CODE),--code $(CODE)) $(if $(PARAMS),--params $(PARAMS)) \
+	$(if $(KEYS),--key-block $(KEYS)) $(if $(DRY_RUN),--dry-run)
+
+deploy: venv
+	@test -n "$(PORT)" || { echo "usage: make deploy PORT=/dev/ttyUSB0 [BOARD=esp32_generic] [CODE=mpy|romfs|board] [PARAMS=dir] [KEYS=block.tr31]"; exit 2; }
+	$(PY) -m tools.deploy deploy --port $(PORT) $(DEPLOY_OPTS)
+
+flash: venv
+	@test -n "$(PORT)" -a -n "$(FIRMWARE)" || { echo "usage: make flash PORT=/dev/ttyUSB0 FIRMWARE=micropython-esp32.bin [BOARD=...] [CODE=...] [PARAMS=dir] [KEYS=block.tr31]"; exit 2; }
+	$(PY) -m tools.deploy flash --port $(PORT) --firmware $(FIRMWARE) $(DEPLOY_OPTS)
+
+# package.json (mip) from the files under firmware/wasl.
+package: venv
+	$(PY) -m tools.mkpackage
 
 # Figures: heap, boot time, codec speed, receipt size -> docs/benchmarks.md.
 bench: venv

@@ -16,6 +16,7 @@ from micropython import const
 from wasl import log
 from wasl.drivers.escpos import EscPos
 from wasl.hw import Clock, Hardware
+from wasl.watchdog import Watchdog
 
 # The keypad's key names, between spaces. A string, not a tuple: a tuple of strings in a compiled module
 # is made of 20 string objects in the heap (800 bytes); this stays in the image.
@@ -51,10 +52,42 @@ class SimUart:
     (machine.UART.flush() waits for the bytes to leave on the device). Like a real UART driver it
     allocates nothing per byte: each byte is hex-encoded as it is written, into a buffer made once."""
 
-    def __init__(self, port, size=192):
+    def __init__(self, port, size=192, rx=16):
         self._hex = bytearray(2 * size)
         self._head = ('{"ev": "uart", "port": "%s", "data": "' % port).encode()
         self._n = 0     # hex digits waiting in _hex
+        # what the device sends back (a printer's status bytes), from the control channel's
+        # {"uart_rx": {"port": ..., "data": hex}} lines: a ring of `rx` bytes, the oldest lost when full
+        self._rx = bytearray(rx)
+        self._rh = self._rc = 0
+
+    def rx(self, data):
+        for b in data:
+            if self._rc == len(self._rx):
+                self._rh = (self._rh + 1) % len(self._rx)
+                self._rc -= 1
+            self._rx[(self._rh + self._rc) % len(self._rx)] = b
+            self._rc += 1
+
+    def any(self):
+        if self._n:         # a real UART has sent its bytes by the time anyone waits for an answer
+            self.flush()
+        return self._rc
+
+    def readinto(self, buf, n=None):
+        n = min(len(buf) if n is None else n, self._rc)
+        for i in range(n):
+            buf[i] = self._rx[self._rh]
+            self._rh = (self._rh + 1) % len(self._rx)
+        self._rc -= n
+        return n or None
+
+    def read(self, n=-1):
+        if not self._rc:
+            return None
+        buf = bytearray(self._rc if n < 0 else min(n, self._rc))
+        self.readinto(buf)
+        return bytes(buf)
 
     def write(self, data):
         hx = self._hex
@@ -186,6 +219,10 @@ class SimBoard(Hardware):
         Hardware.__init__(self)
         self.lcd = TextLCD(rows=4, cols=20)
         self.printer = EscPos(SimUart("printer"), cols=32)
+        self.printer_status = True    # the printer's RX line is wired: DLE EOT answers come back
+        # the device's machine.WDT, measured instead of armed: a late feed is reported at once, the
+        # longest gap at exit (WASL_WDT_MS: another timeout than the device's, for a stricter test)
+        self.watchdog = Watchdog(int(os.getenv("WASL_WDT_MS") or 10000), on_late=self._late, soft=True)
         self.clock = SimClock()
         self.storage_root = os.getenv("WASL_DATA") or "var/sim"
         self.journal_root = mount_flash(self.storage_root)
@@ -307,6 +344,13 @@ class SimBoard(Hardware):
                 self.events.post(("card", {"entry": c}))
             else:
                 log.warn("sim", "bad chip event ignored")
+        elif "uart_rx" in cmd:
+            rx = cmd["uart_rx"]
+            if isinstance(rx, dict) and rx.get("port") == "printer":
+                try:
+                    self.printer.uart.rx(bytes.fromhex(rx.get("data", "")))
+                except ValueError:
+                    log.warn("sim", "bad uart_rx data ignored")
         elif "card_removed" in cmd:
             self.card_present = False
             self.events.post(("card_removed",))
@@ -368,7 +412,13 @@ class SimBoard(Hardware):
                         k = 0 if self._rx_st == _WAIT else -1
             await asyncio.sleep_ms(10)
 
+    def _late(self, gap_ms):
+        emit({"ev": "watchdog_late", "gap_ms": gap_ms})
+
     def shutdown(self, code):
+        r = self.watchdog.report()
+        r["ev"] = "watchdog"
+        emit(r)
         emit({"ev": "exit", "code": code})
         sys.exit(code)
 

@@ -228,8 +228,12 @@ def _task_failed(hw):
 async def _main(hw, codec, ctx, keys):
     asyncio.get_event_loop().set_exception_handler(_task_failed(hw))
     io = hw.start()           # the board's own tasks (input readers, device pollers)
+    wd = hw.watchdog
+    wd = asyncio.create_task(wd.run()) if wd is not None else None   # fed while the loop turns
     try:
         await run(hw, codec, ctx, keys)
     finally:
+        if wd is not None:
+            wd.cancel()
         if io is not None:
             io.cancel()

@@ -9,6 +9,7 @@
 #   reader        APDU transport of the chip / contactless reader (async exchange(capdu) -> rapdu), or None
 #   secure_storage  get/put/delete of small secrets (encrypted NVS on the ESP32): the key store's, or None
 #   key_inbox     directory where an injected TR-31 key block waits for the next boot, or None
+#   watchdog      wasl.watchdog.Watchdog fed by the application's loop (machine.WDT on a device), or None
 import time
 
 from wasl.events import EventQueue
@@ -39,6 +40,7 @@ class Hardware:
         self.reader = None
         self.secure_storage = None
         self.key_inbox = None
+        self.watchdog = None
 
     def trace(self, kind, value):
         """Observable milestones (boot, UI state) for harnesses; no-op on a real board."""

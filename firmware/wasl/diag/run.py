@@ -167,6 +167,12 @@ def main(parts=None, nonce="", wait_s=30):
     """The REPL entry point: build the board, run, print the report and its signature."""
     import asyncio
 
+    try:
+        from wasl.watchdog import park
+        park()        # a deployed terminal's WDT outlives mpremote's soft reset: an hour for the session
+    except ImportError:   # no machine.WDT (unix port, CPython)
+        pass
+
     names = part_names(parts)
     nonce = _check_nonce(nonce)
     out = sys.stdout
