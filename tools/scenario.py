@@ -114,6 +114,8 @@ class Run:
             fw.remove_card()
         elif "expect_apdus" in st:
             self.expect_apdus(st["expect_apdus"], t)
+        elif "printer" in st:
+            fw.printer(**st["printer"])
         elif "sleep" in st:
             time.sleep(st["sleep"])
         elif "expect_screen" in st:
@@ -192,6 +194,9 @@ class Run:
         fw = self.fw
         if fw.stdout_junk:
             raise HarnessError("firmware wrote non-protocol lines on stdout: %r" % fw.stdout_junk[:3])
+        wd = [e for e in fw.events if e.get("ev") == "watchdog"]
+        if wd and (wd[-1]["late"] or wd[-1]["longest_ms"] > wd[-1]["timeout_ms"]):
+            raise HarnessError("the loop stalled %d ms (watchdog %d ms)" % (wd[-1]["longest_ms"], wd[-1]["timeout_ms"]))
         # the APDU log (fw.apdus) is not scanned: card and terminal exchange card data, as they must
         seen = {
             "log": fw.log_text(),

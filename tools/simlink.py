@@ -27,6 +27,7 @@ import threading
 import time
 
 from tools.virtual.escpos_image import ImagePrinter
+from tools.virtual.printer_status import PrinterStatus
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
@@ -281,6 +282,9 @@ class Firmware:
         self._cond = threading.Condition()
         self._wlock = threading.Lock()
         self._printer = ImagePrinter(self._on_cut)   # text, and GS v 0 images as images
+        # the printer's status side (paper, cover), answering the firmware's DLE EOT queries
+        self.printer_status = PrinterStatus()
+        self._paper_left = None       # bytes the paper roll still takes, when a test set it
 
     # process ------------------------------------------------------------------------------------
     def start(self):
@@ -346,7 +350,20 @@ class Firmware:
             self.states.append(ev["state"])
             self.state_screens.append(len(self.screens))   # frames shown before this state
         elif kind == "uart" and ev.get("port") == "printer":
-            self._printer.feed(bytes.fromhex(ev["data"]))
+            data = bytes.fromhex(ev["data"])
+            answers = self.printer_status.feed(data)       # real-time status queries (DLE EOT n)
+            if answers:
+                self._send_line({"uart_rx": {"port": "printer", "data": answers.hex()}})
+            if self._paper_left is not None:               # the roll runs out after so many bytes
+                if len(data) >= self._paper_left:
+                    data = data[:self._paper_left]
+                    self._paper_left = None
+                    self.printer_status.set(paper_out=True)
+                else:
+                    self._paper_left -= len(data)
+            elif self.printer_status.paper_out or self.printer_status.cover_open:
+                return                                     # nothing reaches the paper
+            self._printer.feed(data)
         elif kind == "beep":
             self.beeps.append(ev["tone"])
         elif kind == "exit":
@@ -447,6 +464,14 @@ class Firmware:
         self.stop()
 
     # input ------------------------------------------------------------------------------------
+    def printer(self, paper_after=None, **states):
+        """The virtual printer's state: paper_out, paper_low, cover_open, error, mute (booleans), and
+        paper_after=n: the roll runs out after n more bytes (mid-receipt: the rest is lost)."""
+        with self._cond:
+            if states:
+                self.printer_status.set(**states)
+            self._paper_left = paper_after
+
     def key(self, name):
         self.send({"key": name})
 

@@ -15,7 +15,7 @@ from wasl.txn.batch import OFFLINE, approved
 from wasl.txn.batchops import find, take_stan, transactions
 from wasl.txn.receipt import txn_receipt
 from wasl.txn.report import totals_report
-from wasl.txn.sale import card_transaction, conclude, ensure_no_reversal, no_reply
+from wasl.txn.sale import card_transaction, conclude, ensure_no_reversal, no_reply, print_copy
 from wasl.ui.prompts import choose, confirm, enter_digits
 from wasl.ui.screen import CANCELLED, TIMED_OUT
 
@@ -237,7 +237,7 @@ async def settle(term):
         return {"outcome": "declined", "rc": rc}
     _, local = term.times()
     ui.state("printing")
-    term.hw.printer.print_lines(totals_report(p, ui.rtr, b, stamp(local), True))
+    await print_copy(term, lambda: totals_report(p, ui.rtr, b, stamp(local), True))   # the Z report
     closed = b.number
     batchops.settle(b)   # journal "set", then compact
     log.info("settle", "batch %06d closed", closed)
@@ -290,7 +290,7 @@ async def reprint(term):
         await ui.message([title, ui.t("no_txn")], 5, "error", "no_txn")
         return {"outcome": "no_txn"}
     ui.state("printing")
-    term.hw.printer.print_lines(txn_receipt(p, ui.rtr, t, "d"))
+    await print_copy(term, lambda: txn_receipt(p, ui.rtr, t, "d"))
     term.batch.record({"e": "prt", "s": t["s"], "c": "d"})
     return {"outcome": "reprinted"}
 
@@ -298,7 +298,7 @@ async def reprint(term):
 async def x_report(term):
     _, local = term.times()
     term.ui.state("printing")
-    term.hw.printer.print_lines(totals_report(term.params, term.ui.rtr, term.batch, stamp(local), False))
+    await print_copy(term, lambda: totals_report(term.params, term.ui.rtr, term.batch, stamp(local), False))
     return {"outcome": "printed"}
 
 

@@ -31,6 +31,7 @@ async def ensure_no_reversal(term):
 # has a PIN pad (6, 7): this one has.
 _PIN_SERVICE = "03567"
 _PIN_TRIES = 3     # a wrong PIN (55) is asked again, up to this many tries in all
+_SETTLE_MS = 300   # after a copy, the printer may still be printing what it holds: wait, then ask
 
 
 def read_card(data, local, fallback):
@@ -273,6 +274,45 @@ async def conclude(term, t, rc):
     return t
 
 
+async def print_copy(term, lines, rows=None):
+    """Print one copy (lines: a function giving its lines), with the printer's status read before and
+    after when the board wires its RX line (wasl.drivers.escpos_status, loaded for it): no paper, an
+    open cover or no answer stops it with the reason on the screen; OK prints the copy again once the
+    merchant has fixed it, CANCEL gives up. True when the copy came out whole."""
+    hw = term.hw
+    ui = term.ui
+    if not getattr(hw, "printer_status", False):
+        _printing(ui, rows)
+        hw.printer.print_lines(lines())
+        return True
+    from wasl.drivers import escpos_status as ps
+
+    try:
+        while True:
+            why = ps.problem(await ps.aread(hw.printer.uart))
+            if why is None:
+                _printing(ui, rows)
+                hw.printer.print_lines(lines())
+                why = ps.problem(await ps.aread(hw.printer.uart, settle_ms=_SETTLE_MS))
+                if why is None:
+                    return True
+            log.warn("print", "printer: %s", why)
+            key = await ui.message([ui.t(why), ui.t("fix_then_ok"), "", ui.t("ok_cancel")], term.params.result_timeout_s,
+                                   "error", "printer_problem")
+            if key != "OK":
+                return False
+    finally:
+        ps = None
+        unload("wasl.drivers.escpos_status")
+
+
+def _printing(ui, rows):
+    if rows:
+        ui.show(rows[0], rows[1], rows[2], ui.t("printing"), align="c")
+    else:
+        ui.show(ui.t("printing"), align="c")
+
+
 async def print_receipts(term, t, copies=None, rows=None):
     """Merchant then (after a prompt) customer copy; a declined transaction prints the customer copy.
     Each printed copy is journaled, so a reboot knows what is still to print. rows: the outcome's
@@ -289,11 +329,8 @@ async def print_receipts(term, t, copies=None, rows=None):
             key = await ui.message([ui.t("approved"), "", ui.t("customer_copy_q")], 15, None, "copy_prompt")
             if key == "CANCEL":
                 break
-        if rows:
-            ui.show(rows[0], rows[1], rows[2], ui.t("printing"), align="c")
-        else:
-            ui.show(ui.t("printing"), align="c")
-        term.hw.printer.print_lines(txn_receipt(term.params, ui.rtr, t, copy))
+        if not await print_copy(term, lambda: txn_receipt(term.params, ui.rtr, t, copy), rows):
+            break           # not journaled: the reprint menu (and a reboot) still owe this copy
         term.batch.record({"e": "prt", "s": t["s"], "c": copy})
     txn_receipt = None
     unload("wasl.txn.receipt")
