@@ -67,6 +67,12 @@ package: venv
 bench: venv
 	$(PY) -m tools.bench --out docs/benchmarks.md
 
+# The soak (docs/soak.md): SALES sales in one firmware process from ROMFS in a 96 KB heap; the idle heap's
+# slope, the journal's bound, descriptors and sockets checked. 10,000 sales: about an hour on 2 cores.
+soak: venv
+	$(PY) -m tools.soak --sales $(or $(SALES),10000) --settle-every $(or $(SETTLE),100) \
+		--heap $(or $(HEAP),96K) --json var/soak.json
+
 # The long fuzzing run (docs/fuzzing.md): 2000 examples per fuzzer (WASL_FUZZ_LONG=20000 overnight).
 fuzz: venv
 	WASL_FUZZ_LONG=$(or $(WASL_FUZZ_LONG),1) $(PY) -m pytest -q host_tests/test_fuzz_iso8583.py \
