@@ -68,7 +68,7 @@ bench: venv
 	$(PY) -m tools.bench --out docs/benchmarks.md
 
 # The soak (docs/soak.md): SALES sales in one firmware process from ROMFS in a 96 KB heap; the idle heap's
-# slope, the journal's bound, descriptors and sockets checked. 10,000 sales: about an hour on 2 cores.
+# slope, the journal's bound, descriptors and sockets checked. 10,000 sales: about 2 h 40 min on 2 cores.
 soak: venv
 	$(PY) -m tools.soak --sales $(or $(SALES),10000) --settle-every $(or $(SETTLE),100) \
 		--heap $(or $(HEAP),96K) --json var/soak.json
