@@ -6,7 +6,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 BOARD   ?= sim
 
-.PHONY: venv test sim scenario mpy romfs boardcheck deploy flash package bench fuzz diag bridge acqsim clean
+.PHONY: venv test sim scenario mpy romfs boardcheck deploy flash package bench soak fuzz diag bridge acqsim clean
 
 venv: $(STAMP)
 

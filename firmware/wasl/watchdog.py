@@ -8,21 +8,7 @@
 # nothing blocked the loop for as long as the device allows; on_late(gap_ms) is called for each.
 # The ESP32's WDT survives a soft reset (mpremote's): a technician's session after the application stopped
 # would be reset mid-way. park() stretches the timeout for such a session.
-try:
-    from asyncio import sleep_ms
-    from time import ticks_diff, ticks_ms
-except ImportError:  # CPython
-    import asyncio
-    import time
-
-    async def sleep_ms(ms):
-        await asyncio.sleep(ms / 1000)
-
-    def ticks_ms():
-        return int(time.monotonic() * 1000)
-
-    def ticks_diff(a, b):
-        return a - b
+from wasl.events import sleep_ms, ticks_diff, ticks_ms   # the ports' tick functions, or their CPython stand-ins
 
 TIMEOUT_MS = 10000   # above the loop's worst honest stall on the device (a TLS handshake step, a receipt's
                      # last bytes leaving the UART at 9600 baud), short for a terminal that hangs

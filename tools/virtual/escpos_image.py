@@ -31,7 +31,7 @@ GLYPH_H, GLYPH_TOP = 16, 4
 LINE_SPACING = 30     # ESC 2 default: 24 dots of font A + 6
 
 # The 8x8 font of MicroPython's framebuf (font_petme128_8x8, MIT licence), chars 32..127, 8 column
-# bytes each, bit 0 at the top; the same table as host_tests/cpython_shims/framebuf.py.
+# bytes each, bit 0 at the top; host_tests/cpython_shims/framebuf.py draws with it too.
 FONT8 = bytes.fromhex(
     "00000000000000000000004f4f0000000007070000070700147f7f14147f7f14"
     "00242e6b6b3a1200006333180c66630000327f4d4d7772500000000406030100"

@@ -11,16 +11,7 @@ import sys
 from wasl import VERSION, unload
 from wasl.diag import FAIL, PARTS, SKIPPED, iso_utc
 
-try:
-    from time import ticks_diff, ticks_ms
-except ImportError:  # CPython
-    import time
-
-    def ticks_ms():
-        return int(time.monotonic() * 1000)
-
-    def ticks_diff(a, b):
-        return a - b
+from wasl.events import ticks_diff, ticks_ms   # the ports' tick functions, or their CPython stand-ins
 
 FORMAT = "wasl-diag/1"
 REPORT = "WASL-DIAG-REPORT "

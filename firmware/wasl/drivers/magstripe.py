@@ -18,21 +18,7 @@ except ImportError:
     def const(x):
         return x
 
-try:
-    from asyncio import sleep_ms
-    from time import ticks_diff, ticks_ms
-except ImportError:  # CPython
-    import asyncio
-    import time
-
-    async def sleep_ms(ms):
-        await asyncio.sleep(ms / 1000)
-
-    def ticks_ms():
-        return int(time.monotonic() * 1000)
-
-    def ticks_diff(a, b):
-        return a - b
+from wasl.events import sleep_ms, ticks_diff, ticks_ms   # the ports' tick functions, or their CPython stand-ins
 
 _T1_START = const(0x25)   # '%'
 _T2_START = const(0x3B)   # ';'

@@ -27,20 +27,7 @@ except ImportError:
     def const(x):
         return x
 
-try:
-    from asyncio import sleep_ms
-    from time import ticks_diff, ticks_ms
-except ImportError:  # CPython
-    import time
-
-    async def sleep_ms(ms):
-        await asyncio.sleep(ms / 1000)
-
-    def ticks_ms():
-        return int(time.monotonic() * 1000)
-
-    def ticks_diff(a, b):
-        return a - b
+from wasl.events import sleep_ms, ticks_diff, ticks_ms   # the ports' tick functions, or their CPython stand-ins
 
 _TFI_HOST = const(0xD4)
 _TFI_PN532 = const(0xD5)
