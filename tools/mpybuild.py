@@ -7,6 +7,7 @@ The output holds main.py (kept as source: the port boots it), board.py's modules
 Exit status 1, with each compiler message, if any module fails to compile.
 """
 import argparse
+import hashlib
 import os
 import shutil
 import subprocess
@@ -32,6 +33,19 @@ def sources(board):
     for f in sorted(os.listdir(bdir)):
         if f.endswith(".py"):
             yield os.path.join(bdir, f), f[:-3]
+
+
+def digest(board, march="xtensawin"):
+    """A hash of everything a build depends on (each source's path and bytes, main.py, the target), so
+    that a tree already built from the same sources is reused instead of rebuilt under a running firmware."""
+    h = hashlib.sha256(march.encode())
+    for src, rel in sources(board):
+        h.update(rel.encode() + b"\0")
+        with open(src, "rb") as f:
+            h.update(f.read())
+    with open(os.path.join(ROOT, "firmware", "main.py"), "rb") as f:
+        h.update(f.read())
+    return h.hexdigest()
 
 
 def build(board, out, march="xtensawin"):

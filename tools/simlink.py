@@ -206,26 +206,50 @@ def make_params(data_dir, host=None, overrides=None, emv=None):
 _BUILD_LOCK = threading.Lock()
 
 
+def _stamped(path, digest):
+    try:
+        with open(path) as f:
+            return f.read() == digest
+    except OSError:
+        return False
+
+
 def build_code(mode, board="sim"):
-    """Prepare the firmware for a code mode; return (MICROPYPATH, main script, romfs image or None)."""
+    """Prepare the firmware for a code mode; return (MICROPYPATH, main script, romfs image or None).
+    Several processes may run firmware at once (pytest and a scenario, a benchmark): the build holds a
+    lock file, and a tree or image already built from the same sources (tools.mpybuild.digest) is reused,
+    never rebuilt under a firmware that is loading modules from it."""
     if mode == "py":
         return ".frozen:%s:%s" % (os.path.join(ROOT, "firmware"), os.path.join(ROOT, "boards", board)), \
             os.path.join(ROOT, "firmware", "main.py"), None
+    if mode not in ("mpy", "romfs"):
+        raise HarnessError("unknown code mode %r (py, mpy, romfs)" % mode)
+    import fcntl
+
     from tools import mpybuild
     out = os.path.join(ROOT, "build", board)
-    with _BUILD_LOCK:
-        count, errors = mpybuild.build(board, out)
-        if errors:
-            raise HarnessError("mpy build failed: %s" % "; ".join(errors))
-        if mode == "mpy":
-            return ".frozen:" + out, os.path.join(out, "main.py"), None
-        if mode != "romfs":
-            raise HarnessError("unknown code mode %r (py, mpy, romfs)" % mode)
-        image = os.path.join(ROOT, "build", board + ".romfs")
-        res = subprocess.run([os.path.join(BIN, "mpremote"), "romfs", "-o", image, "build", out],
-                             capture_output=True, text=True)
-        if res.returncode:
-            raise HarnessError("romfs build failed: %s" % res.stderr.strip())
+    image = os.path.join(ROOT, "build", board + ".romfs")
+    os.makedirs(os.path.join(ROOT, "build"), exist_ok=True)
+    with _BUILD_LOCK, open(os.path.join(ROOT, "build", ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)      # released when the file closes
+        digest = mpybuild.digest(board)
+        stamp = os.path.join(out, ".digest")
+        if not _stamped(stamp, digest):
+            count, errors = mpybuild.build(board, out)
+            if errors:
+                raise HarnessError("mpy build failed: %s" % "; ".join(errors))
+            with open(stamp, "w") as f:
+                f.write(digest)
+        if mode == "romfs" and not (os.path.exists(image) and _stamped(image + ".digest", digest)):
+            res = subprocess.run([os.path.join(BIN, "mpremote"), "romfs", "-o", image + ".tmp", "build", out],
+                                 capture_output=True, text=True)
+            if res.returncode:
+                raise HarnessError("romfs build failed: %s" % res.stderr.strip())
+            os.replace(image + ".tmp", image)
+            with open(image + ".digest", "w") as f:
+                f.write(digest)
+    if mode == "mpy":
+        return ".frozen:" + out, os.path.join(out, "main.py"), None
     return ".frozen:" + out, "-m romboot", image
 
 
