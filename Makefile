@@ -6,7 +6,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 BOARD   ?= sim
 
-.PHONY: venv test sim scenario mpy romfs boardcheck deploy flash package bench soak fuzz diag bridge acqsim clean
+.PHONY: venv test sim scenario mpy romfs boardcheck deploy flash package bench heapmap soak fuzz diag bridge acqsim clean
 
 venv: $(STAMP)
 
@@ -66,6 +66,10 @@ package: venv
 # Figures: heap, boot time, codec speed, receipt size -> docs/benchmarks.md.
 bench: venv
 	$(PY) -m tools.bench --out docs/benchmarks.md
+
+# Where the heap goes at a scenario's states (docs/heap.md): make heapmap [S=scenario.json] [STATE=copy_prompt]
+heapmap: venv
+	$(PY) -m tools.heapmap $(S) $(if $(STATE),--state $(STATE))
 
 # The soak (docs/soak.md): SALES sales in one firmware process from ROMFS in a 96 KB heap; the idle heap's
 # slope, the journal's bound, descriptors and sockets checked. 10,000 sales: about 2 h 40 min on 2 cores.

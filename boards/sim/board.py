@@ -224,6 +224,7 @@ class SimBoard(Hardware):
         # longest gap at exit (WASL_WDT_MS: another timeout than the device's, for a stricter test)
         self.watchdog = Watchdog(int(os.getenv("WASL_WDT_MS") or 10000), on_late=self._late, soft=True)
         self.clock = SimClock()
+        self.heapmap = os.getenv("WASL_HEAPMAP")   # UI states at which boards/sim/heapmap.py reports
         self.storage_root = os.getenv("WASL_DATA") or "var/sim"
         self.journal_root = mount_flash(self.storage_root)
         self.powerfail = powerfail_from_env()
@@ -308,6 +309,8 @@ class SimBoard(Hardware):
             # live heap at each UI state (after a collection): the benchmarks read it
             gc.collect()
             emit({"ev": "state", "state": value, "heap": gc.mem_alloc()})
+            if self.heapmap and value in self.heapmap:   # tools/heapmap.py asked for a breakdown here
+                __import__("heapmap").dump(value)
         else:
             emit({"ev": kind, "board": self.name, "version": value})
 
