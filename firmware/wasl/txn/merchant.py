@@ -13,9 +13,9 @@ from wasl.txn import online
 from wasl.txn import batchops
 from wasl.txn.batch import OFFLINE, approved
 from wasl.txn.batchops import find, take_stan, transactions
-from wasl.txn.receipt import txn_receipt
+from wasl.txn.receipt import tables, txn_receipt
 from wasl.txn.report import totals_report
-from wasl.txn.sale import card_transaction, conclude, ensure_no_reversal, no_reply, print_copy
+from wasl.txn.sale import card_transaction, conclude, ensure_no_reversal, no_reply, print_copy, receipt_printer
 from wasl.ui.prompts import choose, confirm, enter_digits
 from wasl.ui.screen import CANCELLED, TIMED_OUT
 
@@ -290,7 +290,8 @@ async def reprint(term):
         await ui.message([title, ui.t("no_txn")], 5, "error", "no_txn")
         return {"outcome": "no_txn"}
     ui.state("printing")
-    await print_copy(term, lambda: txn_receipt(p, ui.rtr, t, "d"))
+    tr, ar = tables(ui, p)
+    await print_copy(term, lambda: txn_receipt(p, tr, t, "d", ar=ar), None, receipt_printer(term, ar))
     term.batch.record({"e": "prt", "s": t["s"], "c": "d"})
     return {"outcome": "reprinted"}
 
