@@ -31,6 +31,8 @@ def emit(obj):
 class TextLCD:
     """A character display's frame buffer; every change goes to the harness (its glass)."""
 
+    arabic = True       # the harness's glass is a Unicode terminal: shaped Arabic shows as it is
+
     def __init__(self, rows=4, cols=20):
         self.rows = rows
         self.cols = cols

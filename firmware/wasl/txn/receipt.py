@@ -23,8 +23,8 @@ def tables(ui, p):
         return ui.rtr, None
     from wasl.ui.strings import receipt_language, table
 
-    fr = ui.rtr if receipt_language(ui.lang) == "fr" else table("fr", keep=ui.lang)
-    return fr, ui.tr if ui.lang == "ar" else table("ar", keep=ui.lang)
+    fr = ui.rtr if receipt_language(ui.lang) == "fr" else table("fr", keep=ui.shown)
+    return fr, ui.tr if ui.rtl else table("ar", keep=ui.shown)
 
 
 def _header(p, tr, stamp, cols):
