@@ -12,7 +12,8 @@ from tools.receipt_png import escpos_to_png
 from tools.virtual.escpos_image import ImagePrinter, render
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for _p in (os.path.join(ROOT, "host_tests", "cpython_shims"), os.path.join(ROOT, "firmware")):
+for _p in (os.path.join(ROOT, "host_tests", "cpython_shims"), os.path.join(ROOT, "firmware"),
+           os.path.join(ROOT, "host_tests", "fw")):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
@@ -166,3 +167,101 @@ def test_image_printer_sees_one_image_per_line():
     assert len(cuts) == 1 and cuts[0][1] == 0
     # consecutive bands of one width merge: the whole receipt is one image of 40+24+24+24+40 rows
     assert "[image 384x152]" in cuts[0][0]
+
+
+# ---- the bilingual FR + AR receipt (parameter receipt.bilingual) --------------------------------------
+from fwtest import FakeParams, txn                      # noqa: E402  (host_tests/fw, on sys.path below)
+from wasl.drivers.escpos import EscPos                  # noqa: E402
+from wasl.drivers.escpos_arabic import _CP864, Bilingual, cp864   # noqa: E402
+from wasl.txn.receipt import txn_receipt                # noqa: E402
+from wasl.ui.strings import table                       # noqa: E402
+
+
+def bilingual_lines(copy="c"):
+    t = txn("sale", s=42, i=7, b=1, a=150000, m="chip", t="20260705100807", rc="00", r="000000123456",
+            au="A1B2C3", aid="A0000000031010", cv="pin")
+    return list(txn_receipt(FakeParams(), table("fr"), t, copy, ar=table("ar")))
+
+
+def test_cp864_table_is_cpythons_code_page_with_the_nearest_forms():
+    """Each presentation form visual() emits maps to its own CP864 byte when the code page has it, else
+    to the nearest form it has (final -> isolated, medial -> initial -> isolated, hamza below -> alef)."""
+    import unicodedata
+
+    inv = {}
+    for b in range(128, 256):
+        try:
+            inv[bytes([b]).decode("cp864")] = b
+        except UnicodeDecodeError:
+            pass
+    own = 0
+    for cp in range(0xFE80, 0xFEFD):
+        got = _CP864[cp - 0xFE80]
+        assert cp864(cp) == got
+        if chr(cp) in inv:
+            assert got == inv[chr(cp)], hex(cp)
+            own += 1
+            continue
+        name = unicodedata.name(chr(cp))
+        near = bytes([got]).decode("cp864")
+        nname = unicodedata.name(near)
+        base = name.replace(" WITH HAMZA BELOW", "").split(" FORM")[0].rsplit(" ", 1)[0]
+        if "YEH WITH HAMZA ABOVE" in name:
+            assert nname == "ARABIC LETTER YEH WITH HAMZA ABOVE INITIAL FORM", (hex(cp), nname)
+        else:
+            assert nname.startswith(base + " "), (hex(cp), name, nname)
+            assert nname == name.replace(" WITH HAMZA BELOW", "") or nname.endswith("ISOLATED FORM") or \
+                ("MEDIAL" in name and nname.endswith("INITIAL FORM")), (hex(cp), name, nname)
+    assert own == 71                                    # the letter forms CP864 holds in U+FE80..U+FEFC
+
+
+def test_bilingual_receipt_png(tmp_path):
+    """The customer copy of a chip sale with receipt.bilingual, through the raster fallback: French lines
+    in text mode, each followed by its Arabic words as a narrow GS v 0 image flush right, font16's dots;
+    saved as bilingual-receipt.png (and the text-mode variant with CP864, bilingual-receipt-cp864.png)."""
+    lines = bilingual_lines()
+    u = Uart()
+    Bilingual(EscPos(u)).print_lines(iter(lines))
+    path = tmp_path / "bilingual-receipt.png"
+    r = escpos_to_png(bytes(u.data), str(path))
+    assert r.unknown == 0 and r.notes == [] and len(r.cuts) == 1
+    w, h, rows = decode_png(path.read_bytes())
+    assert (w, h) == (WIDTH, r.img.height) and rows == [bytes(x) for x in r.img.rows]
+    arabic = [(a, s, x) for a, s, x in lines if "a" in s]
+    images = []                                         # a big line's two bands are one image
+    for im in r.images:
+        last = images[-1] if images else None
+        if last and (last[0], last[2], last[1] + last[3]) == (im[0], im[2], im[1]):
+            images[-1] = (last[0], last[1], last[2], last[3] + im[3])
+        else:
+            images.append(im)
+    assert len(images) == len(arabic) == 18
+    for (x, y, dots, height), (align, style, text) in zip(images, arabic):
+        v = visual(text)
+        scale = 2 if style == "aB" else 1
+        fw = font16.width(v, scale)
+        assert dots == (fw + 7) // 8 * 8 and height == (40 if scale == 2 else 24), text
+        if align == "r":
+            assert x == WIDTH - dots, text
+        else:
+            assert x == (WIDTH - dots) // 2, text
+        # the image holds font16's dots: flush right in it, on the printer cells' baseline
+        x0 = x + dots - fw if align == "r" else x + (dots - fw) // 2
+        assert black(rows, y, y + height, x, x + dots) == font_dots(v, x0, y + 4 + scale, scale), text
+    # the French lines print as they do on a French receipt: the same text, the Arabic lines aside
+    french = [ln for ln in lines if "a" not in ln[1]]
+    got = []
+    p = ImagePrinter(lambda text, raw, unknown: got.append(text))
+    p.feed(bytes(u.data))
+    u2 = Uart()
+    EscPos(u2).print_lines(iter(french))
+    plain = []
+    ref = ImagePrinter(lambda text, raw, unknown: plain.append(text))
+    ref.feed(bytes(u2.data))
+    assert [ln for ln in got[0].splitlines() if not ln.startswith("[image")] == plain[0].splitlines()
+    assert 2000 < path.stat().st_size < 40000
+    # text mode: the printer's Arabic code page, no image at all
+    u3 = Uart()
+    Bilingual(EscPos(u3, arabic_codepage=37)).print_lines(iter(lines))
+    r3 = escpos_to_png(bytes(u3.data), str(tmp_path / "bilingual-receipt-cp864.png"))
+    assert r3.images == [] and r3.unknown == 0 and len(bytes(u3.data)) < len(bytes(u.data)) / 3

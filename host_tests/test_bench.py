@@ -17,6 +17,8 @@ FIGURES = [
     "ISO 8583 0200 encode+decode, MicroPython unix port",
     "Receipt, merchant copy",
     "Receipt, customer copy",
+    "Bilingual FR+AR customer receipt, text mode",
+    "Bilingual FR+AR customer receipt, bitmap mode",
     "Firmware code, firmware/wasl",
     "EMV kernel CPU per transaction",
     "Crypto per transaction",

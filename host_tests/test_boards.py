@@ -39,7 +39,15 @@ out["buses"] = [[e[0]] + list(e[3:]) for e in built if e[0] in ("I2C", "SPI", "U
 out["claimed"] = sorted(machine.CLAIMED)
 lcd = hw.lcd
 out["lcd"] = {"cls": type(lcd).__name__, "rows": lcd.rows, "cols": lcd.cols}
+out["lcd_driver"] = type(getattr(lcd, "lcd", lcd)).__name__
 lcd.show(["WASL", "rows and cols", "", "ok"])
+# the merchant's language on this display: Arabic screens where the display draws Arabic, else French
+from wasl.ui.screen import Ui
+from wasl.ui.arabic import visual
+ui = Ui(hw, "ar")
+out["ar_screen"] = [ui.shown, ui.rtl, ui.t("approved"), ui.rtr.get("approved")]
+ui.show(ui.t("approved"))
+out["ar_drawn"] = visual("\u0645\u0642\u0628\u0648\u0644\u0629") in "".join(getattr(lcd, "_last", None) or [])
 pr = hw.printer
 out["printer_is_escpos"] = isinstance(pr, EscPos)
 pr.print_lines([("c", "B", "WASL"), ("l", "", "test")])
@@ -112,7 +120,21 @@ def test_display_has_the_screen_interface(built):
     if board == "esp32_generic":
         assert lcd == {"cls": "HD44780", "rows": 4, "cols": 20}
     else:
-        assert lcd == {"cls": "ST7789", "rows": 6, "cols": 20}
+        # the board file asks for font16: the ST7789 behind the glyph screen, 6 rows of 20 columns
+        assert lcd == {"cls": "Screen", "rows": 6, "cols": 20} and out["lcd_driver"] == "ST7789"
+
+
+def test_arabic_screens_where_the_display_can_draw_them(built):
+    """An Arabic terminal: shaped Arabic on the TFT (font16 through wasl.ui.glyphs.Screen); French on
+    the character LCD, which cannot show it (docs/arabic.md); receipts in French on both."""
+    board, (out, _) = built
+    shown, rtl, approved, receipt = out["ar_screen"]
+    assert receipt == "ACCEPTEE"
+    if board == "esp32_generic":
+        assert (shown, rtl, approved) == ("fr", False, "ACCEPTEE") and not out["ar_drawn"]
+    else:
+        assert (shown, rtl, approved) == ("ar", True, "\u0645\u0642\u0628\u0648\u0644\u0629")
+        assert out["ar_drawn"]
 
 
 def test_printer_is_escpos_on_a_buffered_uart(built):
@@ -262,6 +284,12 @@ def test_bad_pins_fail_with_a_message(tmp_path, old, new, message):
     ('"bus": "printer_uart"', '"bus": "buzzer"', "DRIVERS['printer']: PINS['buzzer'] is not a bus"),
     ('("keypad_rows", "keypad_cols")', '("keypad_rows", "cols")', "DRIVERS['keypad']: pins 'cols' is not in PINS"),
     ('{"driver": "buzzer", "pins": ("buzzer",)}', '"buzzer"', "DRIVERS['buzzer']: must be a dict"),
+    ('"addr": 0x27}', '"addr": 0x27, "font": "font16"}',
+     "DRIVERS['display']: \"font\" 'font16': only a graphic display (ssd1306, st7789) takes one"),
+    ('"bus": "printer_uart"}', '"bus": "printer_uart", "arabic_codepage": "cp864"}',
+     "DRIVERS['printer']: arabic_codepage 'cp864' must be an ESC t number (0-255) or None"),
+    ('"bus": "printer_uart"}', '"bus": "printer_uart", "codepage": 300}',
+     "DRIVERS['printer']: codepage 300 must be an ESC t number"),
 ])
 def test_bad_drivers_fail_with_a_message(tmp_path, old, new, message):
     assert old in GOOD_DRIVERS

@@ -362,3 +362,30 @@ def check_ledger(g, sim):
     # the void's receipts name the sale it cancels by its reference
     with open(os.path.join(sim, "receipts", "0003.txt"), encoding="utf-8") as f:
         assert re.search(r"%s\s+%s" % (re.escape(g.rtr["r_orig_rrn"]), sale["rrn"]), f.read()), why
+
+
+def test_settings_switch_the_language_at_once_and_for_good(tmp_path):
+    """Issue 5, point 2: the merchant switches the language in the menu's settings (F1, 9, then 3 for
+    Arabic): the idle screen is Arabic at once, and still after simterm is restarted with --lang fr (the
+    choice is kept in the terminal's settings.json, over the parameter)."""
+    if not shutil.which("tmux"):
+        pytest.skip("tmux is not installed")
+    fr, ar = Glass("fr"), Glass("ar")
+    sim = str(tmp_path / "sim")
+    for run_no in (1, 2):
+        term = SimTerm("fr", sim, tmp_path / ("simterm%d.stderr" % run_no))
+        try:
+            if run_no == 1:
+                idle(term, fr, "the French idle screen")
+                term.press("F1")
+                term.expect(fr.screen(fr.t("menu"), fr.menu_row(1, "sale", cursor=True), None, None),
+                            "the merchant menu", "menu")
+                term.press("9")
+                term.expect(fr.screen(fr.t("language"), ">1 FRANCAIS *", " 2 ENGLISH", None),
+                            "the language list", "menu")
+                term.press("3")
+            idle(term, ar, "the Arabic idle screen (run %d)" % run_no)
+            term.quit()
+        finally:
+            term.tmux.kill()
+        assert term.errlog.read_text() == "", term.errlog.read_text()

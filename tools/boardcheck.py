@@ -13,7 +13,9 @@ naming the entry, when:
   - a bus lacks a line (I2C: scl, sda; SPI: sck, mosi; UART: tx and rx, or the port takes its default
     pins, the flash's for UART 1), uses UART 0, or two buses of one kind share an id;
   - DRIVERS names a driver module that is not in firmware/wasl/drivers/, a part or a driver for that part
-    that boards/common/esp32hw.py does not know, or a PINS entry that does not exist.
+    that boards/common/esp32hw.py does not know, or a PINS entry that does not exist;
+  - a display "font" on anything but a graphic display (ssd1306, st7789) or other than font16 (the font
+    that draws Arabic), a printer "codepage" / "arabic_codepage" that is not an ESC t number (0-255).
 Which PINS values are outputs: in a dict, every line but rx, miso, irq and cts; at the top level, every
 entry but those named *_cols (inputs with pull-up), *_adc (analogue) and *_in / *_irq / *_sense (inputs).
 The dict keys id, baud and freq are settings, not pins (esp32hw.SETTINGS). A GPIO12 in use is a warning:
@@ -192,6 +194,13 @@ def check(pins, drivers, roles, settings, modules):
             problems.append("%s: must be a dict with a \"driver\" (a module of firmware/wasl/drivers/) or None" % label)
             continue
         drv = cfg["driver"]
+        if "font" in cfg and (drv not in ("ssd1306", "st7789") or cfg["font"] not in ("font16", None)):
+            problems.append("%s: \"font\" %r: only a graphic display (ssd1306, st7789) takes one, and only "
+                            "font16 exists" % (label, cfg["font"]))
+        for key in ("codepage", "arabic_codepage"):
+            n = cfg.get(key)
+            if n is not None and (isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 255):
+                problems.append("%s: %s %r must be an ESC t number (0-255) or None" % (label, key, n))
         if drv not in modules:
             problems.append("%s: driver %r does not exist in firmware/wasl/drivers/ (there: %s)" % (
                 label, drv, ", ".join(modules)))

@@ -117,11 +117,25 @@ class Esp32Board(Hardware):
         self.lcd = HD44780(self.bus(cfg["bus"]), cfg.get("addr", 0x27), cfg.get("rows", 4), cfg.get("cols", 20),
                            charmap=cfg.get("charmap"))
 
+    def _glyph_screen(self, lcd, cfg):
+        """A graphic display as the UI sees it. "font": "font16" (the usual choice): rows drawn with the
+        terminal's 16-dot font through wasl.ui.glyphs.Screen, Arabic included (the font stays resident,
+        about 3 KB from a ROMFS image); without it, the driver's own 8x8 Latin font, and an Arabic
+        terminal shows French screens (wasl.ui.screen.Ui.set_language)."""
+        font = cfg.get("font")
+        if font is None:
+            return lcd
+        if font != "font16":
+            raise ValueError("display font %r: only font16 exists" % font)
+        from wasl.ui.glyphs import Screen
+
+        return Screen(lcd, cfg.get("cols"))
+
     def _make_ssd1306(self, cfg):
         from wasl.drivers.ssd1306 import SSD1306
 
-        self.lcd = SSD1306(self.bus(cfg["bus"]), cfg.get("addr", 0x3C), cfg.get("width", 128),
-                           cfg.get("height", 64), cfg.get("line_h", 16))
+        self.lcd = self._glyph_screen(SSD1306(self.bus(cfg["bus"]), cfg.get("addr", 0x3C), cfg.get("width", 128),
+                                              cfg.get("height", 64), cfg.get("line_h", 16)), cfg)
 
     def _make_st7789(self, cfg):
         from machine import Pin
@@ -131,17 +145,19 @@ class Esp32Board(Hardware):
         dc = Pin(self.pins[ctl]["dc"], Pin.OUT, value=0)
         cs = self.pins[ctl].get("cs")
         rst = self.pins[ctl].get("rst")
-        self.lcd = ST7789(self.bus(cfg["bus"]), dc, None if cs is None else Pin(cs, Pin.OUT, value=1),
-                          None if rst is None else Pin(rst, Pin.OUT, value=1),
-                          cfg.get("width", 240), cfg.get("height", 240), cfg.get("xoff", 0), cfg.get("yoff", 0),
-                          cfg.get("madctl", 0), cfg.get("invert", True), cfg.get("scale", 2), cfg.get("line_h"))
+        self.lcd = self._glyph_screen(
+            ST7789(self.bus(cfg["bus"]), dc, None if cs is None else Pin(cs, Pin.OUT, value=1),
+                   None if rst is None else Pin(rst, Pin.OUT, value=1),
+                   cfg.get("width", 240), cfg.get("height", 240), cfg.get("xoff", 0), cfg.get("yoff", 0),
+                   cfg.get("madctl", 0), cfg.get("invert", True), cfg.get("scale", 2), cfg.get("line_h")), cfg)
 
     def _make_escpos(self, cfg):
         from wasl.drivers.escpos import EscPos
 
         # a transmit buffer the size of a receipt: printing does not hold the loop while the bytes leave
+        # arabic_codepage: ESC t n of the model's CP864, or None: Arabic receipt lines print as raster
         self.printer = EscPos(self.bus(cfg["bus"], txbuf=cfg.get("txbuf", 4096)), cfg.get("cols", 32),
-                              cfg.get("codepage"))
+                              cfg.get("codepage"), cfg.get("arabic_codepage"))
 
     def _make_matrix_keypad(self, cfg):
         from machine import Pin

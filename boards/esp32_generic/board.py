@@ -22,8 +22,10 @@ PINS = {
 }
 
 DRIVERS = {
-    "display": {"driver": "hd44780", "bus": "i2c", "addr": 0x27, "rows": 4, "cols": 20},   # 0x3F: PCF8574A
-    "printer": {"driver": "escpos", "bus": "printer_uart", "cols": 32, "codepage": None},  # ESC t n: per model
+    # 0x3F: PCF8574A. A character LCD cannot show shaped Arabic: an Arabic terminal shows French screens
+    "display": {"driver": "hd44780", "bus": "i2c", "addr": 0x27, "rows": 4, "cols": 20},
+    "printer": {"driver": "escpos", "bus": "printer_uart", "cols": 32, "codepage": None,
+                "arabic_codepage": None},   # ESC t n: per model; arabic_codepage: its CP864, None: raster
     "keypad": {"driver": "matrix_keypad", "pins": ("keypad_rows", "keypad_cols"),
                "keymap": "1 2 3 F1 4 5 6 F2 7 8 9 CLEAR CANCEL 0 OK MENU"},
     "magstripe": {"driver": "magstripe", "bus": "msr_uart"},

@@ -21,10 +21,12 @@ PINS = {
 }
 
 DRIVERS = {
-    # 240x320 controller turned to landscape: MADCTL MV|MX; 16-pixel text (scale 2), 40-pixel rows: 6 x 20
+    # 240x320 controller turned to landscape: MADCTL MV|MX; 40-pixel rows: 6 x 20. "font": rows drawn with
+    # the 16-dot font16 (wasl.ui.glyphs.Screen), which covers Arabic: an Arabic terminal shows shaped Arabic
     "display": {"driver": "st7789", "bus": "tft_spi", "pins": ("tft",), "width": 320, "height": 240,
-                "madctl": 0x60, "invert": True, "scale": 2, "line_h": 40},
-    "printer": {"driver": "escpos", "bus": "printer_uart", "cols": 32, "codepage": None},
+                "madctl": 0x60, "invert": True, "scale": 2, "line_h": 40, "font": "font16"},
+    "printer": {"driver": "escpos", "bus": "printer_uart", "cols": 32, "codepage": None,
+                "arabic_codepage": None},
     "keypad": {"driver": "matrix_keypad", "pins": ("keypad_rows", "keypad_cols"),
                "keymap": "1 2 3 F1 4 5 6 F2 7 8 9 CLEAR CANCEL 0 OK MENU"},
     "contactless": {"driver": "pn532", "bus": "i2c", "addr": 0x24},

@@ -31,6 +31,8 @@ def emit(obj):
 class TextLCD:
     """A character display's frame buffer; every change goes to the harness (its glass)."""
 
+    arabic = True       # the harness's glass is a Unicode terminal: shaped Arabic shows as it is
+
     def __init__(self, rows=4, cols=20):
         self.rows = rows
         self.cols = cols
@@ -218,7 +220,10 @@ class SimBoard(Hardware):
     def __init__(self):
         Hardware.__init__(self)
         self.lcd = TextLCD(rows=4, cols=20)
-        self.printer = EscPos(SimUart("printer"), cols=32)
+        # WASL_PRINTER_CP864=n: the desktop printer as a model with the Arabic code page CP864 at ESC t n
+        # (bilingual receipts then print their Arabic lines as text; default: none, so as raster)
+        cp = os.getenv("WASL_PRINTER_CP864")
+        self.printer = EscPos(SimUart("printer"), cols=32, arabic_codepage=int(cp) if cp else None)
         self.printer_status = True    # the printer's RX line is wired: DLE EOT answers come back
         # the device's machine.WDT, measured instead of armed: a late feed is reported at once, the
         # longest gap at exit (WASL_WDT_MS: another timeout than the device's, for a stricter test)

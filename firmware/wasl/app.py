@@ -11,6 +11,9 @@ from wasl.txn.journal import Journal
 from wasl.ui.screen import DIGITS, Ui
 
 _MENU_MODULE = "wasl.txn.merchant"
+# What the merchant chose in the menu's settings (its language), on the board's storage: not in
+# params.json, which the terminal's manager writes (and may sign); it wins over the parameter.
+SETTINGS = "settings.json"
 # The payment code is loaded for a card transaction and dropped after it (wasl.txn.sale and what it
 # imports for good), so that the key store's refill at idle, the menu and a transaction never share RAM.
 _TXN_MODULES = ("wasl.txn.sale", "wasl.txn.online", "wasl.host.messages", "wasl.card")
@@ -150,6 +153,27 @@ def top_up_keys(term):
         term.keys = None
 
 
+def merchant_language(root, default):
+    """The language saved by the menu's settings (wasl.txn.merchant.settings), else `default` (the
+    parameter). A damaged or unknown entry is ignored, never fatal."""
+    from wasl import store
+    from wasl.ui.strings import LANGUAGES
+
+    try:
+        saved = store.load(root, SETTINGS, None)
+    except ValueError:               # not JSON (a torn write cannot make one: store renames)
+        saved = None
+    finally:
+        unload("wasl.store")
+    lang = saved.get("language") if isinstance(saved, dict) else None
+    if lang is None:
+        return default
+    if lang not in LANGUAGES:
+        log.warn("boot", "%s: unknown language %r ignored", SETTINGS, lang)
+        return default
+    return lang
+
+
 async def out_of_service(ui, err):
     """Parameters unusable: say so, name the parameter, and wait for a technician."""
     log.error("boot", "out of service: %s", err)
@@ -170,7 +194,7 @@ async def run(hw, codec, ctx, keys):
         return
     del pm
     unload(*_BOOT_PARAMS)    # the checker leaves RAM before the rest of boot needs it
-    ui.set_language(p.language)
+    ui.set_language(merchant_language(hw.storage_root, p.language))
     from wasl import recovery
 
     journal = Journal(hw.journal_root, powerfail=hw.powerfail)

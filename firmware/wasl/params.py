@@ -110,6 +110,12 @@ def check(p, doc):
 
     if p.language not in LANGUAGES:
         raise ParamError("language", "parameter language must be one of " + ", ".join(LANGUAGES))
+    # receipts: {"bilingual": true} prints every label in French and in Arabic (docs/printer.md)
+    receipt = _get(doc, "receipt", dict, {}, required=False)
+    for k in receipt:
+        if k not in ("bilingual",):
+            raise ParamError("receipt." + k, "unknown parameter receipt.%s (receipt takes: bilingual)" % k)
+    p.receipt_bilingual = _get(doc, "receipt.bilingual", bool, False, required=False)
     p.tz_offset_min = _whole(doc, "tz_offset_min", -720, 840, 60, required=False)   # UTC-12:00 .. UTC+14:00
     p.keys_required = _get(doc, "keys_required", bool, True, required=False)
     p.fallback = _get(doc, "fallback", bool, True, required=False)

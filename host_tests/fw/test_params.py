@@ -267,3 +267,22 @@ def test_refund_max_range_like_amount_max():
         e = raises(ParamError, parse, with_value("refund_max", v))
         assert e.param == "refund_max", v
     assert parse(with_value("refund_max", 10 ** 12 - 1)).refund_max == 999999999999
+
+
+def test_receipt_bilingual():
+    assert parse(base_doc()).receipt_bilingual is False           # default: one language
+    doc = base_doc()
+    doc["receipt"] = {"bilingual": True}
+    assert parse(doc).receipt_bilingual is True
+    doc["receipt"] = {}
+    assert parse(doc).receipt_bilingual is False
+    for value in (1, "true", None, [True]):
+        doc["receipt"] = {"bilingual": value}
+        e = raises(ParamError, parse, doc)
+        assert e.param == "receipt.bilingual" and "true or false" in str(e), str(e)
+    doc["receipt"] = True
+    e = raises(ParamError, parse, doc)
+    assert e.param == "receipt" and "object" in str(e), str(e)
+    doc["receipt"] = {"bilingal": True}                            # a typo is not silently ignored
+    e = raises(ParamError, parse, doc)
+    assert e.param == "receipt.bilingal" and "unknown" in str(e), str(e)

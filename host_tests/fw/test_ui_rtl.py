@@ -49,6 +49,23 @@ def test_receipts_of_an_arabic_terminal_are_french():
     assert ui.show("HELLO") is None and ui.lcd.frames[-1][0] == "HELLO" + " " * 15
 
 
+def test_a_display_that_cannot_draw_arabic_shows_french():
+    hw = _Hw()
+    hw.lcd.arabic = False                    # the HD44780's answer (wasl.drivers.hd44780)
+    ui = Ui(hw, "ar")
+    assert ui.lang == "ar" and ui.shown == "fr" and not ui.rtl
+    assert ui.t("approved") == "ACCEPTEE" and ui.rtr.get("approved") == "ACCEPTEE"
+    ui.show(ui.t("approved"))
+    assert hw.lcd.frames[-1][0] == "ACCEPTEE" + " " * 12
+    ui.set_language("en")                    # other languages are shown as they are
+    assert ui.shown == "en" and ui.t("approved") == "APPROVED"
+    from wasl.drivers.hd44780 import HD44780
+    from wasl.drivers.ssd1306 import SSD1306
+    from wasl.drivers.st7789 import ST7789
+    from wasl.ui.glyphs import Screen
+    assert not HD44780.arabic and not SSD1306.arabic and not ST7789.arabic and Screen.arabic
+
+
 def test_language_parameter_is_checked():
     doc = base_doc()
     doc["language"] = "ar"

@@ -13,10 +13,15 @@ ALIGN = {"l": 0, "c": 1, "r": 2}
 
 
 class EscPos:
-    def __init__(self, uart, cols=32, codepage=None):
+    """codepage: ESC t n of the Latin text (None: the printer's default). arabic_codepage: ESC t n of the
+    printer's CP864 (Arabic presentation forms), a board fact that differs by model; None when the
+    printer has none, and Arabic lines then print as raster (wasl.drivers.escpos_arabic)."""
+
+    def __init__(self, uart, cols=32, codepage=None, arabic_codepage=None):
         self.uart = uart
         self.cols = cols
         self.codepage = codepage
+        self.arabic_codepage = arabic_codepage
         self._cmd = bytearray(3)
 
     def _w3(self, a, b, c):

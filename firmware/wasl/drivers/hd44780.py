@@ -47,6 +47,8 @@ _LATIN1 = const(b"AAAAAAACEEEEIIIIDNOOOOOxOUUUUYPsaaaaaaaceeeeiiiidnooooo/ouuuuy
 
 
 class HD44780:
+    arabic = False      # 8 user glyphs only: shaped Arabic cannot be shown (wasl.ui.screen shows French)
+
     def __init__(self, i2c, addr=0x27, rows=4, cols=20, backlight=True, charmap=None, sleep_ms=None):
         self.i2c = i2c
         self.addr = addr

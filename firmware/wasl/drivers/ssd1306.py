@@ -41,6 +41,8 @@ _CO_CMD = const(0x00)
 _CO_DATA = const(b"\x40")
 
 class SSD1306:
+    arabic = False      # show() draws the 8x8 Latin font; wrapped in wasl.ui.glyphs.Screen it draws Arabic
+
     def __init__(self, i2c, addr=0x3C, width=128, height=64, line_h=16, external_vcc=False, contrast=0xCF):
         self.i2c = i2c
         self.addr = addr

@@ -52,6 +52,8 @@ def rgb(r, g, b):
 
 
 class ST7789:
+    arabic = False      # show() draws the 8x8 Latin font; wrapped in wasl.ui.glyphs.Screen it draws Arabic
+
     def __init__(self, spi, dc, cs=None, rst=None, width=240, height=240, xoff=0, yoff=0, madctl=0x00,
                  invert=True, scale=2, line_h=None, fg=0xFFFF, bg=0x0000, sleep_ms=None):
         self.spi = spi

@@ -13,9 +13,9 @@ from wasl.txn import online
 from wasl.txn import batchops
 from wasl.txn.batch import OFFLINE, approved
 from wasl.txn.batchops import find, take_stan, transactions
-from wasl.txn.receipt import txn_receipt
+from wasl.txn.receipt import tables, txn_receipt
 from wasl.txn.report import totals_report
-from wasl.txn.sale import card_transaction, conclude, ensure_no_reversal, no_reply, print_copy
+from wasl.txn.sale import card_transaction, conclude, ensure_no_reversal, no_reply, print_copy, receipt_printer
 from wasl.ui.prompts import choose, confirm, enter_digits
 from wasl.ui.screen import CANCELLED, TIMED_OUT
 
@@ -23,7 +23,7 @@ _LOCK_FILE = "supervisor.json"
 _MAX_FAILS = 3
 _LOCK_S = 300
 
-MENU = ("sale", "void", "refund", "bill", "settle", "reprint", "x_report", "echo")
+MENU = ("sale", "void", "refund", "bill", "settle", "reprint", "x_report", "echo", "settings")
 
 
 async def menu(term):
@@ -290,7 +290,8 @@ async def reprint(term):
         await ui.message([title, ui.t("no_txn")], 5, "error", "no_txn")
         return {"outcome": "no_txn"}
     ui.state("printing")
-    await print_copy(term, lambda: txn_receipt(p, ui.rtr, t, "d"))
+    tr, ar = tables(ui, p)
+    await print_copy(term, lambda: txn_receipt(p, tr, t, "d", ar=ar), None, receipt_printer(term, ar))
     term.batch.record({"e": "prt", "s": t["s"], "c": "d"})
     return {"outcome": "reprinted"}
 
@@ -302,5 +303,43 @@ async def x_report(term):
     return {"outcome": "printed"}
 
 
+# Settings ------------------------------------------------------------------------------------------
+# Each language named in itself, in wasl.ui.strings.LANGUAGES's order (fr, en, ar).
+_NAMES = ("FRANCAIS", "ENGLISH", "\u0627\u0644\u0639\u0631\u0628\u064a\u0629")
+
+
+async def settings(term):
+    """The merchant's language (screens and receipts; the card's preference still chooses its PIN
+    prompt): saved on the terminal's storage (wasl.app.SETTINGS), it wins over the parameter `language`
+    from the next boot on, and the screens switch at once. No supervisor PIN: it moves no money and the
+    next merchant can switch back."""
+    from wasl.app import SETTINGS
+    from wasl.ui.strings import LANGUAGES
+
+    ui = term.ui
+    labels = []
+    for code, name in zip(LANGUAGES, _NAMES):
+        if code == "ar" and not ui.rtl:
+            if getattr(ui.lcd, "arabic", True):        # an LTR screen gets the name in display order
+                from wasl.ui.arabic import visual
+
+                name = visual(name)
+            else:                                       # the HD44780 cannot draw it (docs/arabic.md)
+                name = "ARABIC (AR)"
+        labels.append(name + (" *" if code == ui.lang else ""))
+    i = await choose(ui, ui.t("language"), labels, term.params.idle_timeout_s)
+    if isinstance(i, str):
+        return {"outcome": i}
+    lang = LANGUAGES[i]
+    saved = store.load(term.hw.storage_root, SETTINGS, None)
+    saved = saved if isinstance(saved, dict) else {}
+    saved["language"] = lang
+    store.save(term.hw.storage_root, SETTINGS, saved)
+    ui.set_language(lang)
+    log.info("settings", "language %s", lang)
+    await ui.message([ui.t("language"), ui.t("language_saved")], 2, "ok", "language_saved")
+    return {"outcome": "language", "language": lang}
+
+
 FLOWS = {"void": void, "refund": refund, "bill": bill, "settle": settle, "echo": echo,
-         "reprint": reprint, "x_report": x_report}
+         "reprint": reprint, "x_report": x_report, "settings": settings}

@@ -5,7 +5,7 @@ from wasl.txn.receipt import _header, _lr, _money
 def totals_report(p, tr, batch, stamp, final, cols=32):
     """X report (final=False: totals so far) or Z report (final=True: the batch just settled)."""
     for line in _header(p, tr, stamp, cols):
-        yield line
+        yield line[:3]
     yield ("c", "B", tr["r_z_report"] if final else tr["r_x_report"])
     yield ("l", "", _lr(tr["r_batch"], "%06d" % batch.number, cols))
     yield ("l", "", "")

@@ -274,16 +274,18 @@ async def conclude(term, t, rc):
     return t
 
 
-async def print_copy(term, lines, rows=None):
+async def print_copy(term, lines, rows=None, printer=None):
     """Print one copy (lines: a function giving its lines), with the printer's status read before and
     after when the board wires its RX line (wasl.drivers.escpos_status, loaded for it): no paper, an
     open cover or no answer stops it with the reason on the screen; OK prints the copy again once the
-    merchant has fixed it, CANCEL gives up. True when the copy came out whole."""
+    merchant has fixed it, CANCEL gives up. True when the copy came out whole. printer: what prints
+    the lines (receipt_printer()), the board's printer by default."""
     hw = term.hw
     ui = term.ui
+    pr = printer or hw.printer
     if not getattr(hw, "printer_status", False):
         _printing(ui, rows)
-        hw.printer.print_lines(lines())
+        pr.print_lines(lines())
         return True
     from wasl.drivers import escpos_status as ps
 
@@ -292,7 +294,7 @@ async def print_copy(term, lines, rows=None):
             why = ps.problem(await ps.aread(hw.printer.uart))
             if why is None:
                 _printing(ui, rows)
-                hw.printer.print_lines(lines())
+                pr.print_lines(lines())
                 why = ps.problem(await ps.aread(hw.printer.uart, settle_ms=_SETTLE_MS))
                 if why is None:
                     return True
@@ -313,6 +315,20 @@ def _printing(ui, rows):
         ui.show(ui.t("printing"), align="c")
 
 
+# What printing a bilingual receipt may load (dropped afterwards unless it was there before)
+_BILINGUAL = ("wasl.ui.lang_fr", "wasl.ui.lang_ar", "wasl.ui.arabic", "wasl.ui.font16", "wasl.drivers.escpos_arabic")
+
+
+def receipt_printer(term, ar):
+    """The board's printer; for a bilingual receipt (ar: the Arabic table) the driver that prints its
+    Arabic lines too (wasl.drivers.escpos_arabic: the printer's code page, or raster)."""
+    if ar is None:
+        return term.hw.printer
+    from wasl.drivers.escpos_arabic import Bilingual
+
+    return Bilingual(term.hw.printer)
+
+
 async def print_receipts(term, t, copies=None, rows=None):
     """Merchant then (after a prompt) customer copy; a declined transaction prints the customer copy.
     Each printed copy is journaled, so a reboot knows what is still to print. rows: the outcome's
@@ -322,18 +338,23 @@ async def print_receipts(term, t, copies=None, rows=None):
     if copies is None:
         copies = "mc" if approved else "c"
     ui.state("printing")
-    from wasl.txn.receipt import txn_receipt   # loaded for the printing only
+    import sys
 
+    loaded = [n for n in _BILINGUAL if n not in sys.modules] if term.params.receipt_bilingual else ()
+    from wasl.txn.receipt import tables, txn_receipt   # loaded for the printing only
+
+    tr, ar = tables(ui, term.params)
+    printer = receipt_printer(term, ar)
     for i, copy in enumerate(copies):
         if i:
             key = await ui.message([ui.t("approved"), "", ui.t("customer_copy_q")], 15, None, "copy_prompt")
             if key == "CANCEL":
                 break
-        if not await print_copy(term, lambda: txn_receipt(term.params, ui.rtr, t, copy), rows):
+        if not await print_copy(term, lambda: txn_receipt(term.params, tr, t, copy, ar=ar), rows, printer):
             break           # not journaled: the reprint menu (and a reboot) still owe this copy
         term.batch.record({"e": "prt", "s": t["s"], "c": copy})
-    txn_receipt = None
-    unload("wasl.txn.receipt")
+    txn_receipt = tables = tr = ar = printer = None
+    unload("wasl.txn.receipt", *loaded)
     ui.state("result")
     why = "" if approved else ui.t("card_declined") if "crd" in t else ui.t(text_key(t.get("rc", ""), ui.tr))
     await ui.message([ui.t("approved") if approved else ui.t("declined"), why], 5, None, None)

@@ -117,6 +117,8 @@ class Screen:
     One line buffer (width / 8 x 16 bytes) is drawn and sent with lcd.blit_glyph() in strips the
     driver accepts (the ST7789's band), background painted; fg/bg default to the driver's."""
 
+    arabic = True       # font16 covers every form wasl.ui.arabic emits: the UI may show Arabic here
+
     def __init__(self, lcd, cols=None, line_h=None, fg=None, bg=None):
         self.lcd = lcd
         self.width = lcd.width

@@ -28,12 +28,19 @@ class Ui:
         self.set_language(lang)
 
     def set_language(self, lang):
+        """lang: the merchant's language. The screens show it, except Arabic on a display that cannot
+        draw it (its `arabic` attribute false: the HD44780, or a graphic display without the glyph
+        screen wasl.ui.glyphs.Screen): French then (self.shown)."""
         self.lang = lang
-        self.tr = strings.table(lang)
-        self.rtl = lang in strings.RTL
+        shown = lang
+        if lang in strings.RTL and not getattr(self.lcd, "arabic", True):
+            shown = strings.DEFAULT
+        self.shown = shown
+        self.tr = strings.table(shown)
+        self.rtl = shown in strings.RTL
         rl = strings.receipt_language(lang)
         # the receipts' words (self.rtr): the screen's, unless the printer cannot print that script
-        self.rtr = self.tr if rl == lang else strings.table(rl, keep=lang)
+        self.rtr = self.tr if rl == shown else strings.table(rl, keep=shown)
         self._visual = None
         if self.rtl:
             from wasl.ui.arabic import visual
