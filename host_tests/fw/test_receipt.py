@@ -1,8 +1,8 @@
 # wasl.txn.receipt: the (align, style, text) lines of a 32-column receipt or totals report, from a
 # transaction's journal record (txn_receipt) or the open batch (totals_report).
 from fwtest import MASKED_PAN, FakeParams, txn
-from wasl.txn.receipt import txn_receipt
-from wasl.txn.report import totals_report
+from wasl.txn.receipt import HEADER, TXN, render, txn_receipt
+from wasl.txn.report import REPORT, totals_report
 from wasl.ui.strings import LANGUAGES, table
 
 PAN = "4761739001010010"
@@ -343,3 +343,56 @@ def test_host_approved_card_refused_prints_declined():
     got = texts(t)
     assert "DECLINED" in got and "DECLINED BY CARD" in got
     assert "APPROVED" not in got and "PIN VERIFIED" not in got
+
+
+# The layouts are data (wasl.txn.receipt: HEADER, TXN, REPORT) read by one interpreter (render).
+def test_layouts_are_data_every_line_has_five_fields():
+    for layout in (HEADER, TXN, REPORT):
+        for line in layout.split("\n"):
+            cond, align, style, left, right = line.split("|")
+            assert align in ("l", "c", "r") and style in ("", "b", "B", "B?"), line
+
+
+def test_render_reads_any_layout():
+    def value(w, item):
+        return {"=n": "42", "@k": "r_stan", "*xs": ("a", "b")}.get(w, item)
+
+    def when(c):
+        return c == "yes"
+
+    layout = "|l||r_batch =n|r_invoice\nno|c||r_rrn|\nyes|c|B?|@k|\n*xs|r||=item|"
+    assert list(render(layout, table("en"), value, when)) == [
+        ("l", "", "BATCH 42" + " " * 17 + "INVOICE", "r_batch r_invoice"),
+        ("c", "B", "STAN", "r_stan"),
+        ("r", "", "a", None),
+        ("r", "", "b", None),
+    ]
+
+
+def test_unknown_biller_prints_its_code_and_no_arabic_words_for_it():
+    t = record(ty="bill", bill="ZZZ/REF9")
+    got = lines(t)
+    assert ("l", "", "BILLER" + " " * 23 + "ZZZ") in got, got
+    ar = list(txn_receipt(FakeParams(), table("fr"), t, "m", ar=table("ar")))
+    i = ar.index(("l", "", "FACTURIER" + " " * 20 + "ZZZ"))
+    assert ar[i + 1][1] == "a" and ar[i + 1][2] == table("ar")["r_biller"]
+
+
+def test_layout_with_an_unknown_word_or_condition_is_refused():
+    for bad, what in (("|l||=nothing|", "nothing"), ("never|l||r_rc|", "never")):
+        try:
+            list(txn_receipt(FakeParams(), table("en"), record(), "m", layout=bad))
+        except ValueError as e:
+            assert what in str(e), e
+        else:
+            assert False, "a layout naming %r must be refused" % what
+
+
+def test_bilingual_report_has_arabic_lines_under_each_label():
+    plain = list(totals_report(FakeParams(), table("fr"), FakeBatch(), STAMP, True))
+    both = list(totals_report(FakeParams(), table("fr"), FakeBatch(), STAMP, True, ar=table("ar")))
+    arabic = [x for x in both if x[1] in ("a", "aB")]
+    assert [x for x in both if x[1] not in ("a", "aB")] == plain
+    assert (("c", "aB", table("ar")["r_z_report"]) in arabic and
+            ("r", "a", table("ar")["r_batch_closed"]) not in arabic and
+            ("c", "a", table("ar")["r_batch_closed"]) in arabic), arabic

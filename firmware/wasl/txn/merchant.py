@@ -237,7 +237,9 @@ async def settle(term):
         return {"outcome": "declined", "rc": rc}
     _, local = term.times()
     ui.state("printing")
-    await print_copy(term, lambda: totals_report(p, ui.rtr, b, stamp(local), True))   # the Z report
+    tr, ar = tables(ui, p)
+    await print_copy(term, lambda: totals_report(p, tr, b, stamp(local), True, ar=ar), None,
+                     receipt_printer(term, ar))   # the Z report
     closed = b.number
     batchops.settle(b)   # journal "set", then compact
     log.info("settle", "batch %06d closed", closed)
@@ -299,7 +301,9 @@ async def reprint(term):
 async def x_report(term):
     _, local = term.times()
     term.ui.state("printing")
-    await print_copy(term, lambda: totals_report(term.params, term.ui.rtr, term.batch, stamp(local), False))
+    tr, ar = tables(term.ui, term.params)
+    await print_copy(term, lambda: totals_report(term.params, tr, term.batch, stamp(local), False, ar=ar), None,
+                     receipt_printer(term, ar))
     return {"outcome": "printed"}
 
 

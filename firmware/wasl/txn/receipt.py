@@ -1,13 +1,68 @@
 # Receipt and report layouts: (align, style, text) lines for a 32-column printer, generated one by one
 # (the printer prints as they come: no list in RAM). Pure logic. Only masked PANs reach paper.
-# style: "" normal, "b" bold, "B" bold double size (16 columns); "a" / "aB": an Arabic line of a
-# bilingual receipt (logical order, printed shaped and right to left by wasl.drivers.escpos_arabic).
-# The layout is written once (_txn); each line names the translation keys of its words, and the
-# bilingual option derives its Arabic lines from them.
+#
+# A layout is data: one string, a line of paper per line of text, `condition|align|style|left|right`.
+#   condition  empty: always; a name: only when it holds (_TXN_WHEN, _REPORT_WHEN);
+#              *name: the line once per element of a list (the merchant's address lines)
+#   align      l, c, r
+#   style      "" normal, b bold, B bold double size (16 columns), B? double size when the text fits
+#   left/right space-separated words, each one of:
+#              key    a translation key: its words in the receipt's language
+#              @name  a translation key that depends on the transaction (its type, the outcome...);
+#                     when the table has no such key, the value =name is printed (an unknown biller)
+#              =name  a value (amount, card, numbers): never translated
+#              With a right part (even a value that is empty), both are set flush to the margins.
+# On a bilingual receipt every line with translation keys is followed by the same words in Arabic
+# (style "a" / "aB": logical order, printed shaped and right to left by wasl.drivers.escpos_arabic).
+# The strings stay in the code image (const): parsing one line at a time allocates a few short strings.
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
 from wasl.money import format_amount
 from wasl.txn.batch import OFFLINE
 from wasl.txn.batch import approved as batch_approved
 
+HEADER = const("""|c|B?|=merchant_name|
+*address|c||=line|
+|l||r_tid|=tid
+|l||r_mid|=mid
+|l||r_date =date|r_time =time""")
+
+# One copy of a transaction's receipt, after the header.
+TXN = const("""dup|c|B|r_duplicate|
+|c|B|@type|
+bill|l||r_biller|@biller
+bill|l||r_reference|=reference
+name|l||=name|
+|l||r_card|=pan
+|l||=label|@entry
+aid|l||r_aid|=aid
+|l||r_batch =batch|r_invoice =invoice
+|l||r_stan|=stan
+rrn|l||r_rrn|=rrn
+ok|l||r_auth|=auth
+orig|l||r_orig_rrn|=orig_rrn
+|l||r_rc|=rc
+|l|||
+|l|B|r_amount|=none
+|r|B?|=amount|
+|l|||
+|c|B|@outcome|
+offline|c||r_offline|
+card_declined|c||card_declined|
+refused|c||@refusal|
+pin|c||r_pin_ok|
+signature|l|||
+signature|l||r_signature|
+signature|l|||
+signature|l||=rule|
+|l|||
+|c||@copy|
+customer|c||r_keep|
+customer|c||r_thanks|""")
 
 def _lr(left, right, cols):
     gap = cols - len(left) - len(right)
@@ -27,21 +82,77 @@ def tables(ui, p):
     return fr, ui.tr if ui.rtl else table("ar", keep=ui.shown)
 
 
-def _header(p, tr, stamp, cols):
-    """Merchant block, terminal and merchant IDs, date and time (stamp: YYYYMMDDhhmmss)."""
-    n = p.merchant_name
-    yield ("c", "B" if len(n) <= cols // 2 else "b", n[:cols], None)
-    for a in p.merchant_address:
-        yield ("c", "", a[:cols], None)
-    yield ("l", "", _lr(tr["r_tid"], p.terminal_id, cols), "r_tid")
-    yield ("l", "", _lr(tr["r_mid"], p.merchant_id, cols), "r_mid")
-    yield ("l", "", _lr(tr["r_date"] + " %s/%s/%s" % (stamp[6:8], stamp[4:6], stamp[0:4]),
-                        tr["r_time"] + " %s:%s:%s" % (stamp[8:10], stamp[10:12], stamp[12:14]), cols),
-           "r_date r_time")
-
-
 def _money(p, amount):
     return format_amount(amount, p.currency_exponent) + " " + p.currency_alpha
+
+
+def _words(tr, value, item, spec, keys):
+    """The text of one side of a line; the translation keys met are appended to `keys`."""
+    out = []
+    for w in spec.split():
+        if w[0] == "=":
+            out.append(value(w, item))
+            continue
+        k = value(w, item) if w[0] == "@" else w
+        s = tr.get(k)
+        if s is None:
+            out.append(value("=" + w[1:], item) if w[0] == "@" else k)
+        else:
+            out.append(s)
+            keys.append(k)
+    return " ".join(out)
+
+
+def render(layout, tr, value, when, cols=32):
+    """The lines of a layout: (align, style, text, translation keys of its words or None).
+    value(word, item) gives the "=name" values, the "@name" keys and the "*name" lists; when(name) the
+    conditions."""
+    n = len(layout)
+    start = 0
+    while start < n:
+        end = layout.find("\n", start)
+        if end < 0:
+            end = n
+        cond, align, style, left, right = layout[start:end].split("|")
+        start = end + 1
+        if cond[:1] == "*":
+            items = value(cond, None)
+        elif cond and not when(cond):
+            continue
+        else:
+            items = (None,)
+        for item in items:
+            keys = []
+            text = _words(tr, value, item, left, keys)
+            if right:
+                text = _lr(text, _words(tr, value, item, right, keys), cols // 2 if style == "B" else cols)
+            else:
+                text = text[:cols]
+            st = style
+            if st == "B?":
+                st = "B" if len(text) <= cols // 2 else "b"
+            yield (align, st, text, " ".join(keys) if keys else None)
+
+
+def _header_value(p, stamp, w, item):
+    """The header's values (stamp: YYYYMMDDhhmmss)."""
+    if w == "=merchant_name":
+        return p.merchant_name
+    if w == "*address":
+        return p.merchant_address
+    if w == "=line":
+        return item
+    if w == "=tid":
+        return p.terminal_id
+    if w == "=mid":
+        return p.merchant_id
+    if w == "=date":
+        return "%s/%s/%s" % (stamp[6:8], stamp[4:6], stamp[0:4])
+    if w == "=time":
+        return "%s:%s:%s" % (stamp[8:10], stamp[10:12], stamp[12:14])
+    if w == "=none":
+        return ""
+    raise ValueError("receipt layout: unknown word " + w)
 
 
 def _arabic(ar, keys, align, style):
@@ -51,72 +162,98 @@ def _arabic(ar, keys, align, style):
     return ("c" if align == "c" else "r", "aB" if style == "B" else "a", text)
 
 
-def txn_receipt(p, tr, t, copy, cols=32, ar=None):
-    """One copy of a transaction's receipt. `t` is its journal record with the outcome (rc, r, au).
-    copy: "m" merchant, "c" customer, "d" duplicate (reprint of the merchant copy).
-    ar: the Arabic table (wasl.ui.strings) for a bilingual receipt: every line that carries words is
-    followed by the same words in Arabic, an (align, "a" or "aB", logical text) line that
-    wasl.drivers.escpos_arabic prints. Values (numbers, card, amount) are not repeated."""
-    for align, style, text, keys in _txn(p, tr, t, copy, cols):
+def _print(lines, ar):
+    for align, style, text, keys in lines:
         yield (align, style, text)
         if ar is not None and keys:
             yield _arabic(ar, keys, align, style)
 
 
-def _txn(p, tr, t, copy, cols):
-    """The layout: (align, style, text, translation keys of the words on the line or None)."""
+def txn_receipt(p, tr, t, copy, cols=32, ar=None, layout=TXN):
+    """One copy of a transaction's receipt. `t` is its journal record with the outcome (rc, r, au).
+    copy: "m" merchant, "c" customer, "d" duplicate (reprint of the merchant copy).
+    ar: the Arabic table (wasl.ui.strings) for a bilingual receipt: every line that carries words is
+    followed by the same words in Arabic, an (align, "a" or "aB", logical text) line that
+    wasl.drivers.escpos_arabic prints. Values (numbers, card, amount) are not repeated.
+    layout: the transaction part's layout (after HEADER); a word or condition it names that this
+    function does not know raises ValueError."""
     approved = batch_approved(t)
-    for line in _header(p, tr, t["t"], cols):
-        yield line
-    if copy == "d":
-        yield ("c", "B", tr["r_duplicate"], "r_duplicate")
-    yield ("c", "B", tr[t["ty"]], t["ty"])
-    if "bill" in t:
-        biller, _, ref = t["bill"].partition("/")
-        yield ("l", "", _lr(tr["r_biller"], tr.get("biller_" + biller, biller), cols),
-               "r_biller" + (" biller_" + biller if tr.get("biller_" + biller) else ""))
-        yield ("l", "", _lr(tr["r_reference"], ref, cols), "r_reference")
-        if t.get("cn"):
-            yield ("l", "", t["cn"][:cols], None)
-    yield ("l", "", _lr(tr["r_card"], t["p"], cols), "r_card")
-    yield ("l", "", _lr(t.get("al", ""), tr["r_entry_" + t["m"]], cols), "r_entry_" + t["m"])
-    if t.get("aid"):
-        yield ("l", "", _lr(tr["r_aid"], t["aid"], cols), "r_aid")
-    yield ("l", "", _lr(tr["r_batch"] + " %06d" % t["b"], tr["r_invoice"] + " %06d" % t["i"], cols),
-           "r_batch r_invoice")
-    yield ("l", "", _lr(tr["r_stan"], "%06d" % t["s"], cols), "r_stan")
-    if t.get("r"):
-        yield ("l", "", _lr(tr["r_rrn"], t["r"], cols), "r_rrn")
-    if approved:
-        yield ("l", "", _lr(tr["r_auth"], t.get("au") or "", cols), "r_auth")
-    if t.get("or") and t["ty"] in ("void", "refund"):
-        yield ("l", "", _lr(tr["r_orig_rrn"], t["or"], cols), "r_orig_rrn")
-    yield ("l", "", _lr(tr["r_rc"], t.get("rc", ""), cols), "r_rc")
-    yield ("l", "", "", None)
-    yield ("l", "B", _lr(tr["r_amount"], "", cols // 2), "r_amount")
-    amount = ("-" if t["ty"] in ("void", "refund") else "") + _money(p, t["a"])
-    yield ("r", "B" if len(amount) <= cols // 2 else "b", amount, None)
-    yield ("l", "", "", None)
-    key = "approved" if approved else "declined"
-    yield ("c", "B", tr[key], key)
-    if approved and t.get("rc") == OFFLINE:
-        yield ("c", "", tr["r_offline"], "r_offline")
-    if "crd" in t:
-        yield ("c", "", tr["card_declined"], "card_declined")
-    elif not approved:
-        rc = t.get("adv") or t.get("rc", "")      # an offline approval the host refused: its code
-        key = "rc_" + rc if tr.get("rc_" + rc) is not None else "rc_refused"
-        yield ("c", "", tr[key], key)
-    elif t.get("cv") == "pin":
-        yield ("c", "", tr["r_pin_ok"], "r_pin_ok")
-    elif t.get("cv") == "sig" and copy != "c":
-        yield ("l", "", "", None)
-        yield ("l", "", tr["r_signature"], "r_signature")
-        yield ("l", "", "", None)
-        yield ("l", "", "_" * cols, None)
-    yield ("l", "", "", None)
-    key = "r_customer_copy" if copy == "c" else "r_merchant_copy"
-    yield ("c", "", tr[key], key)
-    if copy == "c":
-        yield ("c", "", tr["r_keep"], "r_keep")
-        yield ("c", "", tr["r_thanks"], "r_thanks")
+    biller, _, ref = t.get("bill", "").partition("/")
+
+    def value(w, item):
+        if w == "@type":
+            return t["ty"]
+        if w == "@biller":
+            return "biller_" + biller
+        if w == "=biller":
+            return biller
+        if w == "=reference":
+            return ref
+        if w == "=name":
+            return t["cn"]
+        if w == "=pan":
+            return t["p"]
+        if w == "=label":
+            return t.get("al", "")
+        if w == "@entry":
+            return "r_entry_" + t["m"]
+        if w == "=aid":
+            return t["aid"]
+        if w == "=batch":
+            return "%06d" % t["b"]
+        if w == "=invoice":
+            return "%06d" % t["i"]
+        if w == "=stan":
+            return "%06d" % t["s"]
+        if w == "=rrn":
+            return t["r"]
+        if w == "=auth":
+            return t.get("au") or ""
+        if w == "=orig_rrn":
+            return t["or"]
+        if w == "=rc":
+            return t.get("rc", "")
+        if w == "=amount":
+            return ("-" if t["ty"] in ("void", "refund") else "") + _money(p, t["a"])
+        if w == "@outcome":
+            return "approved" if approved else "declined"
+        if w == "@refusal":
+            rc = t.get("adv") or t.get("rc", "")     # an offline approval the host refused: its code
+            return "rc_" + rc if tr.get("rc_" + rc) is not None else "rc_refused"
+        if w == "=rule":
+            return "_" * cols
+        if w == "@copy":
+            return "r_customer_copy" if copy == "c" else "r_merchant_copy"
+        return _header_value(p, t["t"], w, item)
+
+    def when(c):
+        if c == "dup":
+            return copy == "d"
+        if c == "bill":
+            return "bill" in t
+        if c == "name":
+            return "bill" in t and bool(t.get("cn"))
+        if c == "aid":
+            return bool(t.get("aid"))
+        if c == "rrn":
+            return bool(t.get("r"))
+        if c == "ok":
+            return approved
+        if c == "orig":
+            return bool(t.get("or")) and t["ty"] in ("void", "refund")
+        if c == "offline":
+            return approved and t.get("rc") == OFFLINE
+        if c == "card_declined":
+            return "crd" in t
+        if c == "refused":
+            return "crd" not in t and not approved
+        if c == "pin":
+            return "crd" not in t and approved and t.get("cv") == "pin"
+        if c == "signature":
+            return "crd" not in t and approved and t.get("cv") == "sig" and copy != "c"
+        if c == "customer":
+            return copy == "c"
+        raise ValueError("receipt layout: unknown condition " + c)
+
+    yield from _print(render(HEADER, tr, value, when, cols), ar)
+    yield from _print(render(layout, tr, value, when, cols), ar)
