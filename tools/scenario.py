@@ -79,7 +79,13 @@ class Run:
         elif host_mode != "simulator":
             raise HarnessError("unknown host mode %r" % host_mode)
         params["host"] = host
-        self.fw = Firmware(os.path.join(self.workdir, "term"), acq=self.acq, heap=self.heap, code=self.code,
+        term_dir = os.path.join(self.workdir, "term")
+        for name, src in self.sc.get("files", {}).items():     # files next to params.json (a logo)
+            if os.path.basename(name) != name:
+                raise HarnessError("scenario files: %r is not a plain file name" % name)
+            os.makedirs(term_dir, exist_ok=True)
+            shutil.copyfile(os.path.join(ROOT, src), os.path.join(term_dir, name))
+        self.fw = Firmware(term_dir, acq=self.acq, heap=self.heap, code=self.code,
                            params=params, env=self.sc.get("env"), keys=self.sc.get("test_keys", "aes"),
                            emv=self.sc.get("emv"))
         self.fw.start()

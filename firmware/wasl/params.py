@@ -110,12 +110,19 @@ def check(p, doc):
 
     if p.language not in LANGUAGES:
         raise ParamError("language", "parameter language must be one of " + ", ".join(LANGUAGES))
-    # receipts: {"bilingual": true} prints every label in French and in Arabic (docs/printer.md)
+    # receipts: {"bilingual": true} prints every label in French and in Arabic; {"logo": "logo.pbm"} a
+    # PBM image (a file next to params.json, checked by load) above the header (docs/printer.md)
     receipt = _get(doc, "receipt", dict, {}, required=False)
     for k in receipt:
-        if k not in ("bilingual",):
-            raise ParamError("receipt." + k, "unknown parameter receipt.%s (receipt takes: bilingual)" % k)
+        if k not in ("bilingual", "logo"):
+            raise ParamError("receipt." + k, "unknown parameter receipt.%s (receipt takes: bilingual, logo)" % k)
     p.receipt_bilingual = _get(doc, "receipt.bilingual", bool, False, required=False)
+    logo = _get(doc, "receipt.logo", str, "", required=False)
+    if logo and (len(logo) > 32 or logo[0] == "." or not all(
+            "a" <= c <= "z" or "A" <= c <= "Z" or "0" <= c <= "9" or c in "._-" for c in logo)):
+        raise ParamError("receipt.logo", "parameter receipt.logo must be a file name next to params.json "
+                                         "(up to 32 letters, digits, '.', '_', '-')")
+    p.receipt_logo = logo
     p.tz_offset_min = _whole(doc, "tz_offset_min", -720, 840, 60, required=False)   # UTC-12:00 .. UTC+14:00
     p.keys_required = _get(doc, "keys_required", bool, True, required=False)
     p.fallback = _get(doc, "fallback", bool, True, required=False)
@@ -169,7 +176,53 @@ def load(root):
         raise ParamError("params.json", "parameter file is too large or nested too deep")
     finally:
         f.close()
-    return parse(doc)
+    p = parse(doc)
+    if p.receipt_logo:
+        p.receipt_logo = _logo((root + "/" if root else "") + p.receipt_logo)
+    return p
+
+
+_BLANK = (0x20, 0x09, 0x0D, 0x0A)
+
+
+def _logo(path):
+    """The path of a receipt logo that will print: a PBM P4 file (binary netpbm, as
+    wasl.drivers.escpos_raster.Raster.logo reads it) at most 384 dots wide (58 mm paper) and 240 high,
+    with all its rows."""
+    name = path.rsplit("/", 1)[-1]
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+            size = f.seek(0, 2)
+    except OSError:
+        raise ParamError("receipt.logo", "receipt logo %s not found next to params.json" % name)
+    words = []
+    i = 0
+    while len(words) < 3 and i < len(head):        # "P4", width, height; "#" comments to end of line
+        c = head[i]
+        if c == 0x23:
+            while i < len(head) and head[i] != 0x0A:
+                i += 1
+        elif c not in _BLANK:
+            j = i
+            while j < len(head) and head[j] not in _BLANK and head[j] != 0x23:
+                j += 1
+            words.append(head[i:j])
+            i = j
+            continue
+        i += 1
+    try:
+        ok = len(words) == 3 and words[0] == b"P4"
+        w, h = (int(words[1]), int(words[2])) if ok else (0, 0)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ParamError("receipt.logo", "receipt logo %s is not a PBM P4 image" % name)
+    if not (0 < w <= 384 and 0 < h <= 240):
+        raise ParamError("receipt.logo", "receipt logo %s is %dx%d dots: at most 384 wide, 240 high" % (name, w, h))
+    if size - (i + 1) < (w + 7) // 8 * h:          # one whitespace byte after the height, then the rows
+        raise ParamError("receipt.logo", "receipt logo %s is cut short" % name)
+    return path
 
 
 def parse(doc):

@@ -114,6 +114,8 @@ class FakeParams:
     billers = ["ELEC", "GAZ", "EAU", "NET", "TEL"]
     language = "en"
     tz_offset_min = 60
+    receipt_bilingual = False
+    receipt_logo = ""
 
 
 MASKED_PAN = "476173******0010"   # TRACK2's PAN as the journal and the receipts keep it

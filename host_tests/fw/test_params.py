@@ -286,3 +286,40 @@ def test_receipt_bilingual():
     doc["receipt"] = {"bilingal": True}                            # a typo is not silently ignored
     e = raises(ParamError, parse, doc)
     assert e.param == "receipt.bilingal" and "unknown" in str(e), str(e)
+
+
+def _write_bytes(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def test_receipt_logo_checked_at_load():
+    """receipt.logo names a PBM P4 image next to params.json; load() refuses one that would not print."""
+    assert parse(base_doc()).receipt_logo == ""
+    d = make_tmpdir("logo")
+    try:
+        doc = base_doc()
+        doc["receipt"] = {"logo": "logo.pbm"}
+        write_text(d + "/params.json", json.dumps(doc))
+        e = raises(ParamError, load, d)
+        assert e.param == "receipt.logo" and "not found" in str(e), str(e)
+        rows = bytes([0xF0, 0x0F]) * 3                          # 16 dots wide, 3 rows
+        _write_bytes(d + "/logo.pbm", b"P4\n# Wasl\n16 3\n" + rows)
+        assert load(d).receipt_logo == d + "/logo.pbm"
+        for bad, why in ((b"P1\n16 3\n" + rows, "not a PBM P4"), (b"P4\n16\n", "not a PBM P4"),
+                         (b"P4\nsixteen 3\n" + rows, "not a PBM P4"), (b"P4\n16 3\n" + rows[:5], "cut short"),
+                         (b"P4\n385 1\n" + bytes(49), "at most 384"), (b"P4\n8 241\n" + bytes(241), "at most 384")):
+            _write_bytes(d + "/logo.pbm", bad)
+            e = raises(ParamError, load, d)
+            assert e.param == "receipt.logo" and why in str(e), (bad, str(e))
+        for name in ("../params.json", "/etc/logo.pbm", ".hidden", "a" * 33, "logo pbm", ""):
+            doc["receipt"] = {"logo": name}
+            if name:
+                e = raises(ParamError, parse, doc)
+                assert e.param == "receipt.logo" and "file name" in str(e), (name, str(e))
+            else:
+                assert parse(doc).receipt_logo == ""             # empty: no logo
+        doc["receipt"] = {"logo": 5}
+        assert raises(ParamError, parse, doc).param == "receipt.logo"
+    finally:
+        rmtree(d)

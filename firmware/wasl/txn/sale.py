@@ -285,7 +285,7 @@ async def print_copy(term, lines, rows=None, printer=None):
     pr = printer or hw.printer
     if not getattr(hw, "printer_status", False):
         _printing(ui, rows)
-        pr.print_lines(lines())
+        _print(term, pr, lines)
         return True
     from wasl.drivers import escpos_status as ps
 
@@ -294,7 +294,7 @@ async def print_copy(term, lines, rows=None, printer=None):
             why = ps.problem(await ps.aread(hw.printer.uart))
             if why is None:
                 _printing(ui, rows)
-                pr.print_lines(lines())
+                _print(term, pr, lines)
                 why = ps.problem(await ps.aread(hw.printer.uart, settle_ms=_SETTLE_MS))
                 if why is None:
                     return True
@@ -306,6 +306,27 @@ async def print_copy(term, lines, rows=None, printer=None):
     finally:
         ps = None
         unload("wasl.drivers.escpos_status")
+
+
+def _print(term, pr, lines):
+    """The receipt logo (parameter receipt.logo, a PBM image printed as raster by
+    wasl.drivers.escpos_raster, loaded for it), then the copy's lines. A logo that can no longer be read
+    (the file went after boot) is skipped with a warning: the receipt itself always prints."""
+    logo = term.params.receipt_logo
+    if logo:
+        import sys
+
+        loaded = [n for n in ("wasl.drivers.escpos_raster", "wasl.drivers.fold") if n not in sys.modules]
+        try:
+            from wasl.drivers.escpos_raster import Raster
+
+            Raster(term.hw.printer.uart).logo(logo)
+        except (OSError, ValueError) as e:
+            log.warn("print", "receipt logo not printed: %s", e)
+        finally:
+            Raster = None
+            unload(*loaded)
+    pr.print_lines(lines())
 
 
 def _printing(ui, rows):
