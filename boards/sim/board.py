@@ -126,6 +126,10 @@ class SimClock(Clock):
     def time(self):
         return time.time() + self._offset
 
+    def set(self, unix):
+        """Set from the network (wasl.net.links): the unix port's epoch is 1970 too."""
+        self._offset = unix - time.time()
+
 
 class FileBlockDevice:
     """A flash chip for littlefs, kept in a host file: 4 KB erase blocks, written in place, so a
@@ -236,6 +240,12 @@ class SimBoard(Hardware):
         # through its tail.
         self._rx = bytearray(258)
         self._rx_st = _IDLE
+        # the network (simnet.py): Wi-Fi whose access point the harness switches, and a GSM modem
+        # (tools/virtual/modem.py, on the harness side of the "modem" UART) whose PPP runs over the host
+        from simnet import SimWLAN
+
+        self.wlan = SimWLAN(emit)
+        self.modem_uart = SimUart("modem", rx=256)
 
     @property
     def secure_storage(self):
@@ -303,8 +313,16 @@ class SimBoard(Hardware):
             raise OSError(5)          # EIO: the reader could not read the answer
         return memoryview(self._rx)[:n]
 
+    def ppp(self, uart):
+        """The PPP hook (docs/modem.md, section 1): simnet.SimPPP, the host's TCP/IP behind it."""
+        from simnet import SimPPP
+
+        return SimPPP(uart, emit)
+
     def trace(self, kind, value):
-        if kind == "state":
+        if kind == "link":
+            emit({"ev": "link", "link": value})
+        elif kind == "state":
             # live heap at each UI state (after a collection): the benchmarks read it
             gc.collect()
             emit({"ev": "state", "state": value, "heap": gc.mem_alloc()})
@@ -346,11 +364,21 @@ class SimBoard(Hardware):
                 log.warn("sim", "bad chip event ignored")
         elif "uart_rx" in cmd:
             rx = cmd["uart_rx"]
-            if isinstance(rx, dict) and rx.get("port") == "printer":
+            port = rx.get("port") if isinstance(rx, dict) else None
+            if port == "printer" or port == "modem":
                 try:
-                    self.printer.uart.rx(bytes.fromhex(rx.get("data", "")))
+                    (self.printer.uart if port == "printer" else self.modem_uart).rx(bytes.fromhex(rx.get("data", "")))
                 except ValueError:
                     log.warn("sim", "bad uart_rx data ignored")
+        elif "wifi" in cmd:
+            if isinstance(cmd["wifi"], dict):
+                self.wlan.set(cmd["wifi"])
+            else:
+                log.warn("sim", "bad wifi event ignored")
+        elif "ppp" in cmd:
+            from simnet import SimPPP
+
+            SimPPP.up = bool(cmd["ppp"]) and SimPPP.up
         elif "card_removed" in cmd:
             self.card_present = False
             self.events.post(("card_removed",))

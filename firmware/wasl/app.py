@@ -56,7 +56,10 @@ def idle_rows(term):
         warn = ui.lr(ui.t("advices_pending"), "%d" % len(term.batch.advices))
     else:
         warn = ""
-    return (ui.lr(ui.t("app_title"), clock), term.params.merchant_name, warn, ui.t("idle_hint"))
+    net = term.link.net    # the header's title: the network link and its signal ("WiFi 3/4")
+    title = ui.t("app_title") if net is None else ui.t("net_" + (net.cur or "none")) + (
+        " %d/4" % net.bars if net.cur else "")
+    return (ui.lr(title, clock), term.params.merchant_name, warn, ui.t("idle_hint"))
 
 
 async def idle_loop(term):
@@ -64,6 +67,8 @@ async def idle_loop(term):
     shown = None
     ui.state("idle")
     while True:
+        if term.link.net is not None:
+            await term.link.net.check()     # link status, failover and back (wasl.net.links)
         rows = idle_rows(term)
         if rows != shown:
             ui.show(*rows)
@@ -177,6 +182,10 @@ async def run(hw, codec, ctx, keys):
     recovery.repair_journal(journal)
     term = Terminal(hw, p, Batch(journal), codec, Link.from_params(ctx, p), ui, keys)
     p.host_ca = None   # parsed into the TLS context: the DER copy is not needed again
+    if hw.wlan is not None or hw.modem_uart is not None:
+        from wasl.net.links import Links
+
+        term.link.net = Links(hw, p)
     log.info("boot", "Wasl %s terminal %s ready, batch %06d", VERSION, p.terminal_id, term.batch.number)
     await recovery.recover(term)
     del recovery
