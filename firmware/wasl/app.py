@@ -68,7 +68,7 @@ async def idle_loop(term):
     ui.state("idle")
     while True:
         if term.link.net is not None:
-            await term.link.net.check()     # link status, failover and back (wasl.net.links)
+            await term.link.net.check()     # link status, failover and back (wasl.net.Links)
         rows = idle_rows(term)
         if rows != shown:
             ui.show(*rows)
@@ -183,7 +183,7 @@ async def run(hw, codec, ctx, keys):
     term = Terminal(hw, p, Batch(journal), codec, Link.from_params(ctx, p), ui, keys)
     p.host_ca = None   # parsed into the TLS context: the DER copy is not needed again
     if hw.wlan is not None or hw.modem_uart is not None:
-        from wasl.net.links import Links
+        from wasl.net import Links
 
         term.link.net = Links(hw, p)
     log.info("boot", "Wasl %s terminal %s ready, batch %06d", VERSION, p.terminal_id, term.batch.number)

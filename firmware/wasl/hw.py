@@ -13,7 +13,7 @@
 #   wlan          network.WLAN(STA_IF) (active, connect, isconnected, status), or None: no Wi-Fi
 #   modem_uart    the GSM modem's UART (wasl.net.modem), or None: no modem
 #   ppp           the PPP hook: ppp(uart) -> link (network.PPP) once the modem said CONNECT, or None
-#   (with wlan or modem_uart, wasl.net.links manages the links: docs/modem.md, section 7)
+#   (with wlan or modem_uart, wasl.net.Links manages the links: docs/modem.md, section 7)
 import time
 
 from wasl.events import EventQueue

@@ -157,29 +157,30 @@ def check(p, doc):
 
 
 def _net(p, doc):
-    """The network links (wasl.net.links, docs/modem.md section 7): Wi-Fi credentials, GSM APN, which one
-    is preferred, how often the link is checked and the preferred one tried again, the NTP server."""
-    p.net_prefer = _get(doc, "net.prefer", str, "wifi", required=False)
-    if p.net_prefer not in ("wifi", "gsm"):
+    """The network links (wasl.net.Links, docs/modem.md section 7), as one tuple p.net (one attribute, not
+    nine: the parameters stay resident): (prefer, Wi-Fi SSID, Wi-Fi key, APN, Wi-Fi connect time-out s,
+    check period s, retry period s, NTP host, NTP port). No SSID: no Wi-Fi; no APN: no GSM."""
+    prefer = _get(doc, "net.prefer", str, "wifi", required=False)
+    if prefer not in ("wifi", "gsm"):
         raise ParamError("net.prefer", "parameter net.prefer must be wifi or gsm")
-    p.net_ssid = _get(doc, "net.wifi_ssid", str, "", required=False)
-    if p.net_ssid:
-        p.net_ssid = _printable(doc, "net.wifi_ssid", 32)
-    p.net_key = _get(doc, "net.wifi_key", str, "", required=False)
-    if len(p.net_key) > 64:
+    ssid = _get(doc, "net.wifi_ssid", str, "", required=False)
+    if ssid:
+        ssid = _printable(doc, "net.wifi_ssid", 32)
+    key = _get(doc, "net.wifi_key", str, "", required=False)
+    if len(key) > 64:
         raise ParamError("net.wifi_key", "parameter net.wifi_key must be up to 64 characters")
-    p.net_apn = _get(doc, "net.apn", str, "", required=False)
-    if p.net_apn:
-        p.net_apn = _printable(doc, "net.apn", 63)
-        if '"' in p.net_apn:
+    apn = _get(doc, "net.apn", str, "", required=False)
+    if apn:
+        apn = _printable(doc, "net.apn", 63)
+        if '"' in apn:
             raise ParamError("net.apn", "parameter net.apn must not contain a quote")
-    p.net_wifi_timeout_s = _whole(doc, "net.wifi_timeout_s", 1, 120, 10, required=False)
-    p.net_check_s = _whole(doc, "net.check_s", 1, 3600, 5, required=False)
-    p.net_retry_s = _whole(doc, "net.retry_s", 1, 86400, 60, required=False)
-    p.net_ntp = _get(doc, "net.ntp_host", str, "", required=False)
-    if p.net_ntp:
-        p.net_ntp = _printable(doc, "net.ntp_host", 64)
-    p.net_ntp_port = _whole(doc, "net.ntp_port", 1, 65535, 123, required=False)
+    ntp = _get(doc, "net.ntp_host", str, "", required=False)
+    if ntp:
+        ntp = _printable(doc, "net.ntp_host", 64)
+    p.net = (prefer, ssid, key, apn, _whole(doc, "net.wifi_timeout_s", 1, 120, 10, required=False),
+             _whole(doc, "net.check_s", 1, 3600, 5, required=False),
+             _whole(doc, "net.retry_s", 1, 86400, 60, required=False),
+             ntp, _whole(doc, "net.ntp_port", 1, 65535, 123, required=False))
 
 
 def load(root):

@@ -5,7 +5,7 @@ faults), the one the driver's unit tests use. This wraps it for the control chan
 firmware's driver writes ({"ev": "uart", "port": "modem"}) go in; a pump thread hands what the modem
 has to say back as {"uart_rx": {"port": "modem", "data": hex}} lines, at most 40 bytes each (control lines
 are at most 128 bytes). After CONNECT the modem is in data mode: the firmware's sim PPP link then uses
-the host's TCP/IP (boards/sim/simnet.py), so no PPP frames come here; "+++" and ATH end the call.
+the host's TCP/IP (boards/sim/simppp.py), so no PPP frames come here; "+++" and ATH end the call.
 """
 import os
 import sys

@@ -79,7 +79,7 @@ class Link:
         self.port = port
         self.address2 = address2      # the secondary host ("" none), tried when the first cannot be reached
         self.port2 = port2
-        self.net = None               # the link manager (wasl.net.links.Links), or None: the port's network
+        self.net = None               # the link manager (wasl.net.Links), or None: the port's network
         self.server_name = server_name
         self.connect_timeout_s = connect_timeout_s
         self.reply_timeout_s = reply_timeout_s

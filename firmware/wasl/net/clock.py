@@ -1,6 +1,6 @@
 # Time from the network, for the terminal's clock (receipts, ISO 8583 fields 7, 12 and 13): SNTP over
 # UDP when the link is Wi-Fi (RFC 4330, one request, one reply), the modem's network time (AT+CCLK?)
-# when it is GSM. Loaded by wasl.net.links when it sets the clock, dropped after. Times are Unix
+# when it is GSM. Loaded by wasl.net.Links when it sets the clock, dropped after. Times are Unix
 # seconds (UTC); the board's clock.set() turns them into its own epoch.
 try:
     from micropython import const

@@ -1,8 +1,8 @@
-# GSM attach and hang-up for the link manager (wasl.net.links): the AT driver (wasl.net.modem) up to
+# GSM attach and hang-up for the link manager (wasl.net.Links): the AT driver (wasl.net.modem) up to
 # CONNECT, the network time asked on the way, then the board's PPP hook. Loaded for an attach or a
 # hang-up and dropped after, with the driver: only the PPP object stays (docs/modem.md, section 7).
 from wasl import log
-from wasl.net.modem import ATTACH, DATA, Modem, ModemError, rssi_bars
+from wasl.net.modem import ATTACH, DATA, Modem, ModemError, rssi_bars, sleep_ms, ticks_diff, ticks_ms
 
 _PPP_MS = 20000   # PPP up (LCP, authentication, IPCP) after CONNECT
 
@@ -14,9 +14,6 @@ def _modem(hw):
 async def attach(hw, apn, want_time):
     """Attach and dial. Return (PPP link, signal bars 0..4, network time in Unix seconds or None).
     Raises ModemError (its reason: the error word) or OSError (PPP did not come up)."""
-    from asyncio import sleep_ms
-    from time import ticks_diff, ticks_ms
-
     m = _modem(hw)
     m.steps = ATTACH[:-1]            # up to the PDP context
     await m.attach(apn)
