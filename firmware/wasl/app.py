@@ -50,16 +50,18 @@ def idle_rows(term):
     ui = term.ui
     _, lt = term.times()
     clock = "%02d/%02d %02d:%02d" % (lt[2], lt[1], lt[3], lt[4])
+    net = term.link.net     # the network link and its signal bars before the clock: "W3" (Wi-Fi), "G2" (GSM)
+    if net is not None:
+        clock = (ui.t("net_" + net.cur) + "%d" % net.bars if net.cur else "--") + " " + clock
     if term.keys is None and term.params.keys_required:
         warn = ui.t("keys_missing")
     elif term.batch.advices:       # offline approvals the host has not been told of yet
         warn = ui.lr(ui.t("advices_pending"), "%d" % len(term.batch.advices))
+    elif net is not None and net.cur is None and net.order:
+        warn = ui.t("net_none")
     else:
         warn = ""
-    net = term.link.net    # the header's title: the network link and its signal ("WiFi 3/4")
-    title = ui.t("app_title") if net is None else ui.t("net_" + (net.cur or "none")) + (
-        " %d/4" % net.bars if net.cur else "")
-    return (ui.lr(title, clock), term.params.merchant_name, warn, ui.t("idle_hint"))
+    return (ui.lr(ui.t("app_title"), clock), term.params.merchant_name, warn, ui.t("idle_hint"))
 
 
 async def idle_loop(term):
