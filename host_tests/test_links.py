@@ -48,7 +48,7 @@ def test_wifi_loss_mid_day_falls_over_to_gsm_and_back(tmp_path):
                                                    modem={"clock": MODEM_CLOCK}) as fw:
         fw.wait_state("idle")
         fw.wait_link("wifi")
-        fw.wait_screen("W3 ")        # the sim access point's -58 dBm
+        fw.wait_screen("WASL W3 ")        # the sim access point's -58 dBm
         sale(fw, "1000", receipts=2)
         assert fw.modem.fake.log == []     # the modem was not needed
         # Wi-Fi goes while the terminal waits for the card: the exchange finds it down, attaches GSM,
@@ -56,7 +56,7 @@ def test_wifi_loss_mid_day_falls_over_to_gsm_and_back(tmp_path):
         sale(fw, "2000", on_card=lambda: fw.wifi(False), receipts=4)
         assert fw.links[-1] == "gsm" and fw.modem.fake.data_mode
         assert fw.modem.fake.log[:8] == ATTACH and fw.modem.fake.log[-1] == "ATD*99#"
-        fw.wait_screen("G4 ")
+        fw.wait_screen("WASL G4 ")
         rows = acq.ledger_rows(fw.params["terminal_id"])
         assert [(r["amount"], r["rc"], r["mti"]) for r in rows] == [(1000, "00", "0200"), (2000, "00", "0200")]
         reconcile(fw, acq)
@@ -66,7 +66,7 @@ def test_wifi_loss_mid_day_falls_over_to_gsm_and_back(tmp_path):
         n = len(fw.links)
         fw.wifi(True)
         fw.wait_link("wifi", timeout=15, since=n)
-        fw.wait_screen("W3 ")
+        fw.wait_screen("WASL W3 ")
         assert fw.modem.fake.escapes == 1 and fw.modem.fake.log[-1] == "ATH" and not fw.modem.fake.data_mode
         sale(fw, "3000", receipts=6)
         assert len(fw.modem.fake.commands("ATD")) == 1     # sale 3 went over Wi-Fi
@@ -87,7 +87,7 @@ def test_gsm_preferred_full_attach_sale_and_clock_from_the_modem(tmp_path):
         fw.wait_state("idle")
         fw.wait_link("gsm", timeout=15)
         assert fw.modem.fake.log == ATTACH + ["AT+CCLK?", "ATD*99#"], fw.modem.fake.log
-        fw.wait_screen("G2 ")          # rssi 12
+        fw.wait_screen("WASL G2 ")          # rssi 12
         fw.wait_screen("05/07 10:08")      # the clock set from AT+CCLK? (local time)
         sale(fw, "4500", receipts=2)
         assert "DATE 05/07/2026" in fw.receipts[0]["text"]

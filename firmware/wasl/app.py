@@ -50,9 +50,10 @@ def idle_rows(term):
     ui = term.ui
     _, lt = term.times()
     clock = "%02d/%02d %02d:%02d" % (lt[2], lt[1], lt[3], lt[4])
-    net = term.link.net     # the network link and its signal bars before the clock: "W3" (Wi-Fi), "G2" (GSM)
+    title = ui.t("app_title")
+    net = term.link.net     # the network link and its signal bars next to the title: "W3" (Wi-Fi), "G2" (GSM)
     if net is not None:
-        clock = (ui.t("net_" + net.cur) + "%d" % net.bars if net.cur else "--") + " " + clock
+        title += " " + (ui.t("net_" + net.cur) + "%d" % net.bars if net.cur else "--")
     if term.keys is None and term.params.keys_required:
         warn = ui.t("keys_missing")
     elif term.batch.advices:       # offline approvals the host has not been told of yet
@@ -61,7 +62,7 @@ def idle_rows(term):
         warn = ui.t("net_none")
     else:
         warn = ""
-    return (ui.lr(ui.t("app_title"), clock), term.params.merchant_name, warn, ui.t("idle_hint"))
+    return (ui.lr(title, clock), term.params.merchant_name, warn, ui.t("idle_hint"))
 
 
 async def idle_loop(term):
