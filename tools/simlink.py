@@ -271,7 +271,7 @@ class Firmware:
     image_heap_cost)."""
 
     def __init__(self, data_dir, acq=None, heap=None, code="py", params=None, env=None, write_params=True,
-                 keys="aes", main=None, emv=None):
+                 keys="aes", main=None, emv=None, modem=None):
         self.data_dir = str(data_dir)
         self.main = main        # a MicroPython script to run instead of the firmware (board tests; code py)
         self.key_scheme = keys  # test keys injected at start: "aes", "tdes" or None (docs/keys.md)
@@ -309,6 +309,12 @@ class Firmware:
         # the printer's status side (paper, cover), answering the firmware's DLE EOT queries
         self.printer_status = PrinterStatus()
         self._paper_left = None       # bytes the paper roll still takes, when a test set it
+        # the GSM modem behind the board's "modem" UART (tools/virtual/modem.py; `modem`: FakeModem
+        # options), and the network links the firmware reported ({"ev": "link"}: "wifi", "gsm", "" down)
+        from tools.virtual.modem import VirtualModem
+
+        self.modem = VirtualModem(self._send_line, **(modem or {}))
+        self.links = []
 
     # process ------------------------------------------------------------------------------------
     def start(self):
@@ -388,6 +394,10 @@ class Firmware:
             elif self.printer_status.paper_out or self.printer_status.cover_open:
                 return                                     # nothing reaches the paper
             self._printer.feed(data)
+        elif kind == "uart" and ev.get("port") == "modem":
+            self.modem.feed(bytes.fromhex(ev["data"]))
+        elif kind == "link":
+            self.links.append(ev["link"])
         elif kind == "beep":
             self.beeps.append(ev["tone"])
         elif kind == "exit":
@@ -471,6 +481,7 @@ class Firmware:
                 self.proc.kill()
                 self.proc.wait()
         self._reader.join(5)
+        self.modem.stop()
         if self._stderr:
             self._stderr.close()
             self._stderr = None
@@ -495,6 +506,23 @@ class Firmware:
             if states:
                 self.printer_status.set(**states)
             self._paper_left = paper_after
+
+    def wifi(self, up=True, rssi=None):
+        """The Wi-Fi access point appears or goes away (its signal in dBm)."""
+        w = {"up": up}
+        if rssi is not None:
+            w["rssi"] = rssi
+        self.send({"wifi": w})
+
+    def ppp_drop(self):
+        """The GSM data call drops: the board's PPP link says down."""
+        self.send({"ppp": False})
+
+    def wait_link(self, name, timeout=20, since=0):
+        """Wait until the firmware reports link `name` ("wifi", "gsm"; "" down) at index >= since."""
+        self.wait_for(lambda: name in self.links[since:], timeout, "link %r (links so far: %s)"
+                      % (name, self.links))
+        return self.links.index(name, since)
 
     def key(self, name):
         self.send({"key": name})

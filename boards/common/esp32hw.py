@@ -62,6 +62,12 @@ class Esp32Board(Hardware):
         self.buzzer = None
         self._buses = {}
         self._jobs = []                          # the coroutine functions start() runs as tasks
+        try:                                     # Wi-Fi station for the link manager (wasl.net.Links)
+            import network
+
+            self.wlan = network.WLAN(network.STA_IF)
+        except (ImportError, AttributeError):    # a port without network (the desktop's fakes)
+            pass
         for role in drivers:
             if role not in [r for r, _ in ROLES]:
                 raise ValueError("board %s: unknown part %r" % (name, role))
@@ -216,6 +222,16 @@ class Esp32Board(Hardware):
         self.battery = Battery(adc, cfg.get("ratio", 2.0), low_mv=cfg.get("low_mv", 3500))
 
     # ---- wasl.hw.Hardware -------------------------------------------------------------------------
+
+    def ppp(self, uart):
+        """The PPP hook (docs/modem.md, section 1), for a board whose file sets hw.modem_uart (no board
+        has a free UART for a modem yet): the esp32 port's network.PPP on the modem's UART."""
+        import network
+
+        link = network.PPP(uart)
+        link.active(True)
+        link.connect()
+        return link
 
     def beep(self, tone):
         if self.buzzer is not None:

@@ -128,6 +128,10 @@ class SimClock(Clock):
     def time(self):
         return time.time() + self._offset
 
+    def set(self, unix):
+        """Set from the network (wasl.net.Links): the unix port's epoch is 1970 too."""
+        self._offset = unix - time.time()
+
 
 class FileBlockDevice:
     """A flash chip for littlefs, kept in a host file: 4 KB erase blocks, written in place, so a
@@ -242,6 +246,15 @@ class SimBoard(Hardware):
         # through its tail.
         self._rx = bytearray(258)
         self._rx_st = _IDLE
+        # The network: the board is its own Wi-Fi station (hw.wlan is hw: the methods active, connect,
+        # isconnected and status of network.WLAN below; one class fewer in the heap), its access point
+        # switched by the harness; and a GSM modem (tools/virtual/modem.py, on the harness side of the
+        # "modem" UART) whose PPP link is simppp.py's, over the host's TCP/IP.
+        self.wlan = self
+        self.ap = True          # the access point is there ({"wifi": {"up": ...}})
+        self.rssi = -58         # its signal, dBm
+        self._wifi = 0          # 0 off, 1 active, 2 associated
+        self.modem_uart = SimUart("modem", size=32, rx=128)   # AT commands are short
 
     @property
     def secure_storage(self):
@@ -309,8 +322,35 @@ class SimBoard(Hardware):
             raise OSError(5)          # EIO: the reader could not read the answer
         return memoryview(self._rx)[:n]
 
+    # network.WLAN(STA_IF), as the link manager uses it: connect() succeeds while the access point is
+    # up; the association is lost when it goes, and comes back only by connecting again.
+    def active(self, on=None):
+        if on is not None:
+            self._wifi = (self._wifi or 1) if on else 0
+        return self._wifi > 0
+
+    def connect(self, ssid, key=None):
+        if self._wifi:
+            self._wifi = 2 if self.ap else 1
+
+    def isconnected(self):
+        return self._wifi == 2
+
+    def status(self, what=None):
+        if what == "rssi":
+            return self.rssi
+        return (1000, 201, 1010)[self._wifi]   # network.STAT_IDLE, STAT_NO_AP_FOUND, STAT_GOT_IP
+
+    def ppp(self, uart):
+        """The PPP hook (docs/modem.md, section 1): simppp.SimPPP, the host's TCP/IP behind it."""
+        from simppp import SimPPP
+
+        return SimPPP(uart, emit)
+
     def trace(self, kind, value):
-        if kind == "state":
+        if kind == "link":
+            emit({"ev": "link", "link": value})
+        elif kind == "state":
             # live heap at each UI state (after a collection): the benchmarks read it
             gc.collect()
             emit({"ev": "state", "state": value, "heap": gc.mem_alloc()})
@@ -354,11 +394,26 @@ class SimBoard(Hardware):
                 log.warn("sim", "bad chip event ignored")
         elif "uart_rx" in cmd:
             rx = cmd["uart_rx"]
-            if isinstance(rx, dict) and rx.get("port") == "printer":
+            port = rx.get("port") if isinstance(rx, dict) else None
+            if port == "printer" or port == "modem":
                 try:
-                    self.printer.uart.rx(bytes.fromhex(rx.get("data", "")))
+                    (self.printer.uart if port == "printer" else self.modem_uart).rx(bytes.fromhex(rx.get("data", "")))
                 except ValueError:
                     log.warn("sim", "bad uart_rx data ignored")
+        elif "wifi" in cmd:
+            w = cmd["wifi"]
+            if isinstance(w, dict):
+                self.ap = bool(w.get("up", self.ap))
+                r = w.get("rssi", self.rssi)
+                self.rssi = r if isinstance(r, int) and -120 <= r <= 0 else self.rssi
+                if not self.ap and self._wifi:
+                    self._wifi = 1      # the station loses the access point with it
+            else:
+                log.warn("sim", "bad wifi event ignored")
+        elif "ppp" in cmd:
+            m = sys.modules.get("simppp")    # loaded with the first data call
+            if m is not None and not cmd["ppp"]:
+                m.SimPPP.up = False
         elif "card_removed" in cmd:
             self.card_present = False
             self.events.post(("card_removed",))

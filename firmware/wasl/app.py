@@ -53,13 +53,19 @@ def idle_rows(term):
     ui = term.ui
     _, lt = term.times()
     clock = "%02d/%02d %02d:%02d" % (lt[2], lt[1], lt[3], lt[4])
+    title = ui.t("app_title")
+    net = term.link.net     # the network link and its signal bars next to the title: "W3" (Wi-Fi), "G2" (GSM)
+    if net is not None:
+        title += " " + (ui.t("net_" + net.cur) + "%d" % net.bars if net.cur else "--")
     if term.keys is None and term.params.keys_required:
         warn = ui.t("keys_missing")
     elif term.batch.advices:       # offline approvals the host has not been told of yet
         warn = ui.lr(ui.t("advices_pending"), "%d" % len(term.batch.advices))
+    elif net is not None and net.cur is None and net.order:
+        warn = ui.t("net_none")
     else:
         warn = ""
-    return (ui.lr(ui.t("app_title"), clock), term.params.merchant_name, warn, ui.t("idle_hint"))
+    return (ui.lr(title, clock), term.params.merchant_name, warn, ui.t("idle_hint"))
 
 
 async def idle_loop(term):
@@ -67,6 +73,8 @@ async def idle_loop(term):
     shown = None
     ui.state("idle")
     while True:
+        if term.link.net is not None:
+            await term.link.net.check()     # link status, failover and back (wasl.net.Links)
         rows = idle_rows(term)
         if rows != shown:
             ui.show(*rows)
@@ -201,6 +209,10 @@ async def run(hw, codec, ctx, keys):
     recovery.repair_journal(journal)
     term = Terminal(hw, p, Batch(journal), codec, Link.from_params(ctx, p), ui, keys)
     p.host_ca = None   # parsed into the TLS context: the DER copy is not needed again
+    if hw.wlan is not None or hw.modem_uart is not None:
+        from wasl.net import Links
+
+        term.link.net = Links(hw, p)
     log.info("boot", "Wasl %s terminal %s ready, batch %06d", VERSION, p.terminal_id, term.batch.number)
     await recovery.recover(term)
     del recovery

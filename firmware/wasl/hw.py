@@ -10,6 +10,10 @@
 #   secure_storage  get/put/delete of small secrets (encrypted NVS on the ESP32): the key store's, or None
 #   key_inbox     directory where an injected TR-31 key block waits for the next boot, or None
 #   watchdog      wasl.watchdog.Watchdog fed by the application's loop (machine.WDT on a device), or None
+#   wlan          network.WLAN(STA_IF) (active, connect, isconnected, status), or None: no Wi-Fi
+#   modem_uart    the GSM modem's UART (wasl.net.modem), or None: no modem
+#   ppp           the PPP hook: ppp(uart) -> link (network.PPP) once the modem said CONNECT, or None
+#   (with wlan or modem_uart, wasl.net.Links manages the links: docs/modem.md, section 7)
 import time
 
 from wasl.events import EventQueue
@@ -25,9 +29,17 @@ class Clock:
     def gmtime(self, t):
         return time.gmtime(int(t))
 
+    def set(self, unix):
+        """Set the clock to `unix` (seconds since 1970, UTC: what wasl.net.clock gets from the network)."""
+        import machine
+
+        t = time.gmtime(unix - (946684800 if time.gmtime(0)[0] == 2000 else 0))   # the port's epoch
+        machine.RTC().datetime((t[0], t[1], t[2], t[6], t[3], t[4], t[5], 0))
+
 
 class Hardware:
     name = "?"
+    ppp = None      # the PPP hook: a method of a board that has one
 
     def __init__(self):
         self.events = EventQueue(16)
@@ -41,6 +53,8 @@ class Hardware:
         self.secure_storage = None
         self.key_inbox = None
         self.watchdog = None
+        self.wlan = None
+        self.modem_uart = None
 
     def trace(self, kind, value):
         """Observable milestones (boot, UI state) for harnesses; no-op on a real board."""

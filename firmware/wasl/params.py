@@ -153,6 +153,13 @@ def check(p, doc):
     p.host_nii = _digits(doc, "host.nii", 3)
     p.host_connect_timeout_s = _whole(doc, "host.connect_timeout_s", 1, 3600, 15, required=False)
     p.host_reply_timeout_s = _whole(doc, "host.reply_timeout_s", 1, 3600, 30, required=False)
+    # a second acquirer address, tried when the first cannot be connected to (never after a request
+    # may have reached it: docs/host-interface.md); the same certificate name and CA
+    p.host_address2 = _get(doc, "host.address2", str, "", required=False)
+    if p.host_address2:
+        p.host_address2 = _printable(doc, "host.address2", 64)
+    p.host_port2 = _whole(doc, "host.port2", 1, 65535, p.host_port, required=False)
+    _net(p, doc)
     ca = _get(doc, "host.ca", str)
     try:
         p.host_ca = binascii.a2b_base64(ca)
@@ -160,6 +167,33 @@ def check(p, doc):
         raise ParamError("host.ca", "parameter host.ca is not base64")
     if len(p.host_ca) < 64 or p.host_ca[0] != 0x30:
         raise ParamError("host.ca", "parameter host.ca is not a DER certificate")
+
+
+def _net(p, doc):
+    """The network links (wasl.net.Links, docs/modem.md section 7), as one tuple p.net (one attribute, not
+    nine: the parameters stay resident): (prefer, Wi-Fi SSID, Wi-Fi key, APN, Wi-Fi connect time-out s,
+    check period s, retry period s, NTP host, NTP port). No SSID: no Wi-Fi; no APN: no GSM."""
+    prefer = _get(doc, "net.prefer", str, "wifi", required=False)
+    if prefer not in ("wifi", "gsm"):
+        raise ParamError("net.prefer", "parameter net.prefer must be wifi or gsm")
+    ssid = _get(doc, "net.wifi_ssid", str, "", required=False)
+    if ssid:
+        ssid = _printable(doc, "net.wifi_ssid", 32)
+    key = _get(doc, "net.wifi_key", str, "", required=False)
+    if len(key) > 64:
+        raise ParamError("net.wifi_key", "parameter net.wifi_key must be up to 64 characters")
+    apn = _get(doc, "net.apn", str, "", required=False)
+    if apn:
+        apn = _printable(doc, "net.apn", 63)
+        if '"' in apn:
+            raise ParamError("net.apn", "parameter net.apn must not contain a quote")
+    ntp = _get(doc, "net.ntp_host", str, "", required=False)
+    if ntp:
+        ntp = _printable(doc, "net.ntp_host", 64)
+    p.net = (prefer, ssid, key, apn, _whole(doc, "net.wifi_timeout_s", 1, 120, 10, required=False),
+             _whole(doc, "net.check_s", 1, 3600, 5, required=False),
+             _whole(doc, "net.retry_s", 1, 86400, 60, required=False),
+             ntp, _whole(doc, "net.ntp_port", 1, 65535, 123, required=False))
 
 
 def load(root):

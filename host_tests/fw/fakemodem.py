@@ -23,6 +23,7 @@
 #   autobaud  the first `autobaud` ATs are not heard (a SIM800 locking its baud rate)
 #   hung      hears nothing, answers nothing;   flood: an endless line of "A"s
 #   boot      bytes sent at power-up (BOOT_URCS, line noise...);   urc(text): a URC now
+#   clock     AT+CCLK? answer "yy/MM/dd,hh:mm:ss+zz" (network time); None: the power-up default (2004)
 #   power_down(): "NORMAL POWER DOWN", then hung
 from fwtest import ms_since, ticks_ms
 
@@ -37,7 +38,7 @@ _CME_TEXT = {3: "operation not allowed", 4: "operation not supported", 10: "SIM 
 class FakeModem:
     def __init__(self, echo=True, sim="READY", sim_ready_ms=0, pin="1234", csq=(20, 0),
                  reg=((0, 0), (10, 2), (25, 1)), greg=None, chunk=7, seed=1, reply_ms=1, autobaud=0,
-                 boot=b"", connect="CONNECT 115200", after_connect=b"", guard_ms=10):
+                 boot=b"", connect="CONNECT 115200", after_connect=b"", guard_ms=10, clock=None):
         self.t0 = ticks_ms()
         self.echo = echo
         self.cmee = 0
@@ -54,6 +55,7 @@ class FakeModem:
         self.connect = connect
         self.after_connect = after_connect
         self.guard_ms = guard_ms
+        self.clock = clock          # AT+CCLK? "yy/MM/dd,hh:mm:ss+zz" (network time); None: power-up default
         self.hung = False
         self.flood = False
         self.apn = None
@@ -269,6 +271,8 @@ class FakeModem:
                 return [], self._err(16 if self.sim == "SIM PIN" else 3)
             self.sim = "READY"
             return [], "OK"
+        if up == "AT+CCLK?":
+            return ['+CCLK: "%s"' % (self.clock or "04/01/01,00:00:05+00")], "OK"
         if up == "AT+CSQ":
             return ["+CSQ: %d,%d" % self.csq], "OK"
         if up == "AT+CREG?":

@@ -323,3 +323,30 @@ def test_receipt_logo_checked_at_load():
         assert raises(ParamError, parse, doc).param == "receipt.logo"
     finally:
         rmtree(d)
+
+
+def test_secondary_host():
+    p = parse(base_doc())
+    assert p.host_address2 == "" and p.host_port2 == p.host_port
+    doc = base_doc()
+    doc["host"]["address2"] = "10.0.0.2"
+    doc["host"]["port2"] = 6443
+    p = parse(doc)
+    assert (p.host_address2, p.host_port2) == ("10.0.0.2", 6443)
+    for path, v in (("host.address2", "x" * 65), ("host.address2", "a\tb"), ("host.port2", 0), ("host.port2", "1")):
+        e = raises(ParamError, parse, with_value(path, v))
+        assert path in str(e), (path, v, str(e))
+
+
+def test_network_links():
+    p = parse(base_doc())
+    assert p.net == ("wifi", "WASL-SHOP", "sim-wifi-key", "internet", 10, 5, 60, "", 123)
+    doc = base_doc()
+    del doc["net"]
+    p = parse(doc)      # no net block: no Wi-Fi credentials, no APN, Wi-Fi preferred
+    assert p.net == ("wifi", "", "", "", 10, 5, 60, "", 123)
+    for path, v in (("net.prefer", "lte"), ("net.wifi_ssid", "x" * 33), ("net.wifi_key", "k" * 65),
+                    ("net.apn", 'web"x'), ("net.apn", 5), ("net.check_s", 0), ("net.retry_s", 86401),
+                    ("net.wifi_timeout_s", 121), ("net.ntp_host", "a b\n"), ("net.ntp_port", 70000)):
+        e = raises(ParamError, parse, with_value(path, v))
+        assert path in str(e), (path, v, str(e))

@@ -73,9 +73,13 @@ def _classify(e, sending):
 
 
 class Link:
-    def __init__(self, ctx, address, port, server_name, ca_der, connect_timeout_s, reply_timeout_s):
+    def __init__(self, ctx, address, port, server_name, ca_der, connect_timeout_s, reply_timeout_s,
+                 address2="", port2=0):
         self.address = address
         self.port = port
+        self.address2 = address2      # the secondary host ("" none), tried when the first cannot be reached
+        self.port2 = port2
+        self.net = None               # the link manager (wasl.net.Links), or None: the port's network
         self.server_name = server_name
         self.connect_timeout_s = connect_timeout_s
         self.reply_timeout_s = reply_timeout_s
@@ -89,7 +93,7 @@ class Link:
     @classmethod
     def from_params(cls, ctx, p):
         return cls(ctx, p.host_address, p.host_port, p.host_server_name, p.host_ca,
-                   p.host_connect_timeout_s, p.host_reply_timeout_s)
+                   p.host_connect_timeout_s, p.host_reply_timeout_s, p.host_address2, p.host_port2)
 
     def rearm(self):
         """Take the TLS reserve back after a connection; call when the terminal is idle (the heap at its
@@ -105,7 +109,37 @@ class Link:
     async def exchange(self, request, reply_buf, progress=None):
         """Send one framed request; read the reply into reply_buf (it may be the buffer the request
         lives in: the request is completely sent first). Return a memoryview of the reply.
-        Raise LinkError. `progress(stage)` is called with 'connecting', 'sending', 'waiting'."""
+        Raise LinkError. `progress(stage)` is called with 'connecting', 'sending', 'waiting'.
+
+        Only a connection that failed before any byte of the request left (reason CONNECT) is tried
+        again: over the other network link when the manager puts the current one aside, else at the
+        secondary host. Anything later (TIMEOUT, CLOSED...: maybe_sent) is the caller's, with its
+        reversal; a TLS refusal is never retried."""
+        net = self.net
+        addr, port = self.address, self.port
+        tries = 3
+        while True:
+            if net is not None and not await net.up():
+                raise LinkError(CONNECT, "no network link")
+            try:
+                reply = await self._exchange(addr, port, request, reply_buf, progress)
+            except LinkError as e:
+                tries -= 1
+                if e.reason != CONNECT or not tries:
+                    raise
+                # a refused connection came from the host: the network works
+                if net is not None and e.detail.find("REFUSED") < 0 and net.failed():
+                    continue
+                if not self.address2 or addr == self.address2 and port == self.port2:
+                    raise
+                log.warn("link", "%s:%d: %s; secondary host", addr, port, e.detail)
+                addr, port = self.address2, self.port2
+                continue
+            if net is not None:
+                net.failed(True)
+            return reply
+
+    async def _exchange(self, address, port, request, reply_buf, progress):
         global _reserve
         if progress:
             progress("connecting")
@@ -114,7 +148,7 @@ class Link:
         tls = None
         try:
             try:
-                addr = socket.getaddrinfo(self.address, self.port)[0][-1]
+                addr = socket.getaddrinfo(address, port)[0][-1]
                 sock.setblocking(False)
                 try:
                     sock.connect(addr)

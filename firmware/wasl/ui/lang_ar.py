@@ -5,6 +5,9 @@
 # it is drawn or printed. Every value starts with an Arabic word, so each line is right-to-left by itself.
 T = """
 app_title=وصل
+net_wifi=و
+net_gsm=ج
+net_none=لا شبكة
 idle_hint=بيع: OK / قائمة: F1
 sale=بيع
 enter_amount=أدخل المبلغ

@@ -3,6 +3,9 @@
 # looks keys up in it. Every language has the same keys (host_tests check it).
 T = """
 app_title=WASL
+net_wifi=W
+net_gsm=G
+net_none=NO NETWORK
 idle_hint=OK SALE / F1 MENU
 sale=SALE
 enter_amount=ENTER AMOUNT

@@ -3,6 +3,9 @@
 # looks keys up in it. Every language has the same keys (host_tests check it).
 T = """
 app_title=WASL
+net_wifi=W
+net_gsm=G
+net_none=PAS DE RESEAU
 idle_hint=OK VENTE / F1 MENU
 sale=VENTE
 enter_amount=SAISIR MONTANT
