@@ -120,7 +120,7 @@ def dumps_by_state(junk):
     out, cur = {}, None
     for line in junk:
         if line.startswith("heapmap-begin "):
-            cur = out.setdefault(line.split(" ", 1)[1], [])
+            cur = out[line.split(" ", 1)[1]] = []     # a state shown twice (idle): its last visit
         elif line == "heapmap-end":
             cur = None
         elif cur is not None:
@@ -162,7 +162,8 @@ def module_costs(modules, image):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("scenario", nargs="?", default=os.path.join("host_tests", "scenarios", "sale_approved.json"))
-    ap.add_argument("--state", action="append", help="UI state to break down (default: copy_prompt)")
+    ap.add_argument("--state", action="append",
+                    help="UI state to break down, at its last visit (default: copy_prompt)")
     ap.add_argument("--heap", default="400K", help="-X heapsize of the run (large: the run must not fail)")
     ap.add_argument("--names", action="store_true", help="list every interned name")
     a = ap.parse_args(argv)

@@ -191,17 +191,20 @@ async def out_of_service(ui, err):
         await ui.events.get()
 
 
-async def run(hw, codec, ctx, keys):
-    ui = Ui(hw)
+def boot(hw, codec, ctx, keys, ui):
+    """Boot's steps up to the terminal (parameters, language, journal repaired, links), in a plain
+    function: its frame goes when it returns, with every boot-only object it held. (A coroutine's frame
+    lives as long as the coroutine, and the idle loop never returns: a slot of it still pointing at the
+    parameter checker or a boot module kept it alive, 4 KB.) The terminal, or the ParamError."""
     from wasl import params as pm
 
     try:
         p = pm.load(hw.storage_root)
     except pm.ParamError as e:
-        await out_of_service(ui, e)
-        return
-    del pm
-    unload(*_BOOT_PARAMS)    # the checker leaves RAM before the rest of boot needs it
+        return e
+    finally:
+        pm = None
+        unload(*_BOOT_PARAMS)    # the checker leaves RAM before the rest of boot needs it
     ui.set_language(merchant_language(hw.storage_root, p.language))
     from wasl import recovery
 
@@ -214,9 +217,24 @@ async def run(hw, codec, ctx, keys):
 
         term.link.net = Links(hw, p)
     log.info("boot", "Wasl %s terminal %s ready, batch %06d", VERSION, p.terminal_id, term.batch.number)
-    await recovery.recover(term)
-    del recovery
-    unload(*_BOOT_RECOVERY + _TXN_MODULES)   # boot-only code leaves RAM, the payment code too
+    return term
+
+
+async def recover(term):
+    """What a power cut left (wasl.recovery), then boot-only code and the payment code leave RAM."""
+    try:
+        await __import__("wasl.recovery", None, None, ("recover",)).recover(term)
+    finally:
+        unload(*_BOOT_RECOVERY + _TXN_MODULES)
+
+
+async def run(hw, codec, ctx, keys):
+    ui = Ui(hw)
+    term = boot(hw, codec, ctx, keys, ui)
+    if not isinstance(term, Terminal):
+        await out_of_service(ui, term)
+        return
+    await recover(term)
     await idle_loop(term)
 
 
