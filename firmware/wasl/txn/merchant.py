@@ -23,7 +23,7 @@ _LOCK_FILE = "supervisor.json"
 _MAX_FAILS = 3
 _LOCK_S = 300
 
-MENU = ("sale", "void", "refund", "bill", "settle", "reprint", "x_report", "echo")
+MENU = ("sale", "void", "refund", "bill", "settle", "reprint", "x_report", "echo", "tms")
 
 
 async def menu(term):
@@ -302,5 +302,10 @@ async def x_report(term):
     return {"outcome": "printed"}
 
 
+async def tms(term):
+    """A TMS call asked by the merchant or a technician (wasl.tms.session, docs/tms.md)."""
+    return await __import__("wasl.tms.session", None, None, ("run",)).run(term, True)
+
+
 FLOWS = {"void": void, "refund": refund, "bill": bill, "settle": settle, "echo": echo,
-         "reprint": reprint, "x_report": x_report}
+         "reprint": reprint, "x_report": x_report, "tms": tms}
