@@ -77,7 +77,22 @@ def _quiet(term):
 
 
 async def run(term, asked=False):
-    """One visit. Returns True when it showed something (the idle screen is then drawn again)."""
+    """One visit. Returns True when it showed something (the idle screen is then drawn again). Never
+    raises (but SystemExit, the restart of an activation): a fault here must not take the terminal
+    down, nor make it restart into the same fault at its first visit to idle."""
+    try:
+        return await _run(term, asked)
+    except Exception as e:
+        log.exception("tms", "call failed", e)
+        term.tms_due = term.hw.clock.time() + _RETRY_S if term.params.tms_interval_s else 0
+        if asked:
+            ui = term.ui
+            await ui.message([ui.t("tms"), ui.t("tms_failed")], term.params.result_timeout_s, "error",
+                             "tms_error")
+        return asked
+
+
+async def _run(term, asked):
     hw = term.hw
     root = hw.storage_root
     now = hw.clock.time()

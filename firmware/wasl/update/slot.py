@@ -96,8 +96,8 @@ def select(board):
         st["st"] = "boot"
         _save(root, st)
     d = _p(root, "app/" + run)
-    for name in list(sys.modules):
-        if name == "board" or name == "wasl" or name.startswith("wasl."):
+    for name in list(sys.modules):     # board, wasl.*, and what the board imported (esp32hw...)
+        if name != "__main__":
             del sys.modules[name]
     sys.path.insert(0, d)
     try:
