@@ -32,15 +32,15 @@ def _params(tms, **tms_over):
     return {"language": "en", "tms": block}
 
 
-def _terminal(w, acq, tms, params=None, key=True):
+def _terminal(w, acq, tms, params=None, key=True, code="py"):
     term = w / "term"
     if key:
         tms.install_key(term)
-    return Firmware(term, acq=acq, params=params or _params(tms))
+    return Firmware(term, acq=acq, params=params or _params(tms), code=code)
 
 
 def _reboot(fw, acq):
-    fw2 = Firmware(fw.data_dir, acq=acq, write_params=False)
+    fw2 = Firmware(fw.data_dir, acq=acq, write_params=False, code=fw.code, heap=fw.heap)
     fw2.params = fw.params
     return fw2
 
@@ -51,16 +51,21 @@ def _on_disk(fw):
 
 
 def _tms_call(fw):
-    """F1, 9 (TMS call): the outcome screen's state and its text."""
+    """F1, 9 (TMS call): the outcome screen's state (tms_ok, tms_error, or restart: new parameters)
+    and its text. After a restart the firmware has ended (the harness starts it again: _reboot)."""
     n = len(fw.states)
     fw.key("F1")
     fw.wait_state("menu", 10, since=n)
     fw.key("9")
-    fw.wait_for(lambda: any(s in ("tms_ok", "tms_error") for s in fw.states[n:]), 120, "the TMS call's end")
-    i = [j for j in range(n, len(fw.states)) if fw.states[j] in ("tms_ok", "tms_error")][0]
+    ends = ("tms_ok", "tms_error", "restart")
+    fw.wait_for(lambda: any(s in ends for s in fw.states[n:]), 120, "the TMS call's end")
+    i = [j for j in range(n, len(fw.states)) if fw.states[j] in ends][0]
     state = fw.states[i]
     fw.wait_for(lambda: len(fw.screens) > fw.state_screens[i], 5, "the outcome's screen")
     text = "\n".join(fw.screens[fw.state_screens[i]])
+    if state == "restart":
+        _wait_reset(fw)
+        return state, text
     fw.key("OK")
     fw.wait_state("idle", 10, since=len(fw.states) - 1)
     return state, text
@@ -101,9 +106,16 @@ def test_parameters_downloaded_applied_and_reported(sims):
     tms.publish_params(_v2(fw), emv=emv)
     with fw:
         fw.wait_state("idle", 20)
-        # the first visit to idle calls the TMS (due at once): the new set is applied and used
-        fw.wait_screen("PHARMACIE NOUVELLE", 30)
-        assert _on_disk(fw)["version"] == 2
+        # the first visit to idle calls the TMS (due at once): the new set is committed, the terminal
+        # restarts on it
+        fw.wait_state("restart", 30)
+        fw.wait_screen("PARAMETERS UPDATED", 5)
+        _wait_reset(fw)
+    assert _on_disk(fw)["version"] == 2
+    fw = _reboot(fw, acq)
+    with fw:
+        fw.wait_state("idle", 20)
+        fw.wait_screen("PHARMACIE NOUVELLE", 5)
         assert json.load(open(os.path.join(fw.data_dir, "emv.json")))["merchant_category"] == "5411"
         assert not [f for f in os.listdir(fw.data_dir) if f.endswith((".new", ".commit", ".tmp"))]
         _sale(fw)
@@ -113,10 +125,39 @@ def test_parameters_downloaded_applied_and_reported(sims):
     reports = tms.reports()
     assert reports[0]["params"] == 1 and reports[0]["software"] == "0.1.0"
     last = reports[-1]
-    assert last["params"] == 2 and last["count"] == 1 and last["calls"] == 2 and last["fails"] == 0
+    # calls: at boot (parameters applied), again at once (the rest of the call), then the menu's
+    assert last["params"] == 2 and last["count"] == 1 and last["calls"] == 3 and last["fails"] == 0
     assert last["terminal_id"] == "WASL0001" and last["reversal_pending"] is False
     _no_secrets(tms)
-    assert "parameters v2 applied" in fw.log_text()
+    assert "parameters v2 applied" in open(os.path.join(fw.data_dir, "firmware.log")).read()
+
+
+def test_call_and_sale_within_the_heap_budget_from_romfs(sims):
+    """The heap budget of a sale (host_tests/test_scenarios.py), code in ROMFS: the TMS call applies a
+    parameter set, fetches the software manifest and its first parts, then a sale is approved."""
+    from host_tests.test_scenarios import HEAP_BUDGET_KB
+
+    w, acq, tms = sims
+    tms.publish_software(store.make_bundle(str(w / "b"), "0.2.0"), "0.2.0")
+    term = w / "term"
+    tms.install_key(term)
+    fw = Firmware(term, acq=acq, params=_params(tms), heap="%dK" % HEAP_BUDGET_KB, code="romfs")
+    tms.publish_params(_v2(fw))
+    with fw:
+        fw.wait_state("idle", 30)
+        _wait_reset(fw, 30)            # the parameters committed: restart
+    tms.faults(truncate=True)          # the download cannot finish: visits to idle go on during the sale
+    fw = _reboot(fw, acq)
+    with fw:
+        fw.wait_state("idle", 30)
+        fw.wait_screen("PHARMACIE NOUVELLE", 5)
+        fw.wait_for(lambda: os.path.exists(os.path.join(fw.data_dir, "update.json")), 30, "the download started")
+        _sale(fw)
+        tms.faults()
+        state, text = _tms_call(fw)    # resumed, complete, verified...
+        assert state == "tms_ok" and "UPDATE DOWNLOADED" in text, text
+        _wait_reset(fw)                # ... and activated at the next visit to idle
+    assert "MemoryError" not in open(os.path.join(fw.data_dir, "firmware.log")).read()
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -188,7 +229,10 @@ def test_a_tms_that_hangs_times_out_and_the_terminal_works_on(sims):
         assert _on_disk(fw)["version"] == 1
         tms.faults()                   # the TMS is back: the next call gets the parameters
         state, text = _tms_call(fw)
-        assert state == "tms_ok" and "PARAMETERS UPDATED" in text, text
+        assert state == "restart" and "PARAMETERS UPDATED" in text, text
+    fw = _reboot(fw, acq)
+    with fw:
+        fw.wait_state("idle", 20)
         fw.wait_screen("PHARMACIE NOUVELLE", 5)
     assert tms.reports()[-1]["fails"] >= 2 and "timeout" in tms.reports()[-1]["last_error"]
 
@@ -200,7 +244,8 @@ def test_chunked_replies_are_read(sims):
     tms.faults(chunked=True)
     with fw:
         fw.wait_state("idle", 20)
-        fw.wait_screen("PHARMACIE NOUVELLE", 30)
+        _wait_reset(fw, 30)
+    assert _on_disk(fw)["version"] == 2 and _on_disk(fw)["merchant_name"] == "PHARMACIE NOUVELLE"
 
 
 # ---- software -----------------------------------------------------------------------------------------
@@ -223,10 +268,12 @@ def _booted(fw):
     return [e["version"] for e in fw.events if e.get("ev") == "boot"]
 
 
-def test_software_update_end_to_end(sims):
+@pytest.mark.parametrize("code", ["py", "romfs"])
+def test_software_update_end_to_end(sims, code):
+    """code romfs: the factory code runs from a ROMFS image, as on a device; the slot from files."""
     w, acq, tms = sims
     tms.publish_software(store.make_bundle(str(w / "b"), "0.2.0"), "0.2.0")
-    fw = _terminal(w, acq, tms)
+    fw = _terminal(w, acq, tms, code=code)
     with fw:
         fw.wait_state("idle", 20)
         _sale(fw)                        # the download goes on in the background, sales first

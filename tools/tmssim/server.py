@@ -132,10 +132,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 sig = fh.read().decode()
         except OSError:
             return self._send(404, b"not found", f=f)
-        if f.get("tamper") == "manifest":
-            body = body.replace(b'"files"', b'"files" ', 1)
+        if f.get("tamper") == "manifest":     # one character changed after signing
+            body = body.replace(b'"files"', b'"files" ', 1) if body.startswith(b"{") else body.replace(b" ", b"  ", 1)
         self._log({"path": self.path, "terminal": self.headers.get("X-Wasl-Terminal")})
-        self._send(200, body, [("Content-Type", "application/json"), ("X-Wasl-Signature", sig)], f)
+        ctype = "application/json" if body.startswith(b"{") else "text/plain"
+        self._send(200, body, [("Content-Type", ctype), ("X-Wasl-Signature", sig)], f)
 
     def do_GET(self):
         f = self.faults()

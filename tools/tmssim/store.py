@@ -91,12 +91,17 @@ def sign(state, body):
 
 
 def _manifest(state, d, kind, version, names):
+    """A parameter set's manifest is JSON; a software bundle's is text, one line per file (the terminal
+    reads it a line at a time): "wasl-software <version>", then "<sha256> <size> <path>" lines."""
     files = []
     for name in names:
         with open(os.path.join(d, name), "rb") as f:
             data = f.read()
         files.append([name, len(data), hashlib.sha256(data).hexdigest()])
-    body = json.dumps({"kind": kind, "version": version, "files": files}, indent=1).encode()
+    if kind == "software":
+        body = ("wasl-software %s\n" % version + "".join("%s %d %s\n" % (h, n, name) for name, n, h in files)).encode()
+    else:
+        body = json.dumps({"kind": kind, "version": version, "files": files}, indent=1).encode()
     _write(os.path.join(d, "manifest.json"), body)
     _write(os.path.join(d, "manifest.sig"), sign(state, body).encode())
     return body

@@ -6,6 +6,7 @@
 # The body goes to a sink (sink.write(memoryview)) a piece at a time, or, small, into one bytes object.
 # Errors are wasl.host.link.LinkError, with the link's reasons plus "status" (not 2xx) and "bad_reply".
 import errno
+import gc
 import socket
 
 from wasl.events import sleep_ms, ticks_add, ticks_diff, ticks_ms
@@ -20,6 +21,7 @@ except ImportError:      # CPython (tests)
 _TICK_MS = const(10)
 _BUF = const(512)        # the connection's one read buffer; also the longest status or header line
 _MAX_HEADERS = const(40)
+_CTX_RESERVE = const(3072)  # a TLS client context is 3048 bytes on the 64-bit unix port
 STATUS = "status"
 BAD_REPLY = "bad_reply"
 
@@ -236,18 +238,32 @@ def tls_context(ca_der):
 
 
 class Server:
-    """Where the TMS is: address, port, the TLS name to check, the CA's context, the time-outs."""
+    """Where the TMS is: address, port, the TLS name to check, its CA (DER), the time-out. The TLS
+    context (3 KB of heap) is made for each request and dropped after it: between requests the call
+    checks documents, and needs the room."""
 
-    def __init__(self, ctx, address, port, server_name, timeout_s):
-        self.ctx = ctx
+    def __init__(self, ca_der, address, port, server_name, timeout_s):
+        gc.collect()
+        # the context's block, kept free between requests (a heap that checked a document is in
+        # pieces): released just before the context is made, taken back after (as wasl.host.link)
+        self._reserve = bytearray(_CTX_RESERVE)
+        self.ca = ca_der
         self.address = address
         self.port = port
         self.server_name = server_name
         self.timeout_s = timeout_s
 
+    def release(self):
+        """Give the reserve back to the heap (to check a document); the next request does without."""
+        self._reserve = None
+        gc.collect()
+
     async def request(self, method, path, headers=(), body=None, want=(), sink=None, limit=4096):
         """One HTTPS request on a new connection. LinkError on any failure (connect, tls, timeout,
         closed, partial, too_long, status, bad_reply)."""
+        self._reserve = None
+        gc.collect()
+        ctx = tls_context(self.ca)
         deadline = ticks_add(ticks_ms(), self.timeout_s * 1000)
         sock = socket.socket()
         tls = None
@@ -260,7 +276,7 @@ class Server:
                 except OSError as e:
                     if e.args[0] != errno.EINPROGRESS:
                         raise
-                tls = self.ctx.wrap_socket(sock, server_side=False, do_handshake_on_connect=False,
+                tls = ctx.wrap_socket(sock, server_side=False, do_handshake_on_connect=False,
                                            server_hostname=self.server_name)
             except (OSError, ValueError) as e:
                 raise _classify(e, True)
@@ -275,4 +291,10 @@ class Server:
             try:
                 (tls or sock).close()
             except OSError:
+                pass
+            ctx = tls = sock = conn = None
+            gc.collect()
+            try:
+                self._reserve = bytearray(_CTX_RESERVE)
+            except MemoryError:
                 pass

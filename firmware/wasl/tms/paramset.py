@@ -42,6 +42,11 @@ def check_params(path, current, version):
         p = pm.parse(doc)
     except pm.ParamError as e:
         raise Refused("tms_bad_params", "%s: %s" % (e.param, e))
+    finally:
+        doc = pm = None
+        from wasl import unload
+
+        unload("wasl.params")        # the checker leaves RAM before the commit
     if p.version != version:
         raise Refused("tms_bad_document", "params.json version %d, manifest %d" % (p.version, version))
     if p.version <= current.version:
@@ -76,6 +81,7 @@ async def download(server, root, m, headers, current):
             if size(path) != n or file_sha256(path) != digest:
                 raise Refused("tms_bad_hash", "%s does not match its manifest" % name)
             if name == "params.json":
+                server.release()
                 check_params(path, current, m["version"])
             else:
                 check_emv(path)

@@ -5,7 +5,7 @@
 #   2. a downloaded bundle is activated at a quiet moment: idle, no reversal pending, no advice owed;
 #   3. POST /v1/status: versions, counters, last error, link quality; the reply offers the latest
 #      parameter version and software version for this terminal;
-#   4. a newer parameter set: signed manifest, files, checks, atomic commit, parameters reloaded;
+#   4. a newer parameter set: signed manifest, files, checks, atomic commit, then a restart on it;
 #   5. a newer software version: its signed manifest starts a download into the idle slot; the files
 #      come a ranged request at a time, a few seconds per visit to idle (or all at once when the
 #      merchant asked for the call), until the bundle is complete and verified.
@@ -37,10 +37,12 @@ def _config(root):
 
 
 def _server(cfg):
-    from wasl.tms.http import Server, tls_context
+    from wasl.host import link
+    from wasl.tms.http import Server
 
-    ca = binascii.a2b_base64(cfg["ca"])
-    return Server(tls_context(ca), cfg["address"], cfg["port"], cfg["server_name"], cfg.get("timeout_s", 30))
+    link._reserve = None     # the acquirer link's TLS reserve: wasl.app.tms re-arms it after the call
+    return Server(binascii.a2b_base64(cfg["ca"]), cfg["address"], cfg["port"], cfg["server_name"],
+                  cfg.get("timeout_s", 30))
 
 
 def status_report(term, st, sl, rec):
@@ -58,18 +60,6 @@ def status_report(term, st, sl, rec):
             "keys": term.keys is not None, "calls": st.get("calls", 0), "fails": st.get("fails", 0),
             "last_error": st.get("err"), "rolled_back": sl.get("bad"), "rollbacks": sl.get("rb", 0),
             "update": rec, "link": q}
-
-
-def reload_params(term):
-    """The committed parameter set replaces the running one (language, host, limits, everything)."""
-    from wasl import params as pm
-    from wasl.host.link import Link
-
-    p = pm.load(term.hw.storage_root)
-    term.ui.set_language(p.language)
-    term.link = Link.from_params(term.link._ctx, p)
-    p.host_ca = None
-    term.params = p
 
 
 def _quiet(term):
@@ -93,6 +83,9 @@ async def run(term, asked=False):
 
 
 async def _run(term, asked):
+    if getattr(term, "tms_asked", False):   # asked from the menu, which has left RAM since
+        asked = True
+        term.tms_asked = False
     hw = term.hw
     root = hw.storage_root
     now = hw.clock.time()
@@ -149,13 +142,12 @@ async def _run(term, asked):
                     show("tms_calling")
                 await _params(term, server, root, pub, headers)
                 outcome = "tms_params_applied"
+                soon = 1                     # the software, if any, after the restart
             sv = offer.get("software")
-            if bundle.newer(sv, root) and not (rec and rec.get("v") == sv):
-                r = await server.request("GET", "/v1/software/%s/manifest" % sv, headers, want=(SIG_HEADER,),
-                                         limit=32768)
-                rec = bundle.start(root, pub, r.body, r.headers.get(SIG_HEADER))
+            if not soon and bundle.newer(sv, root) and not (rec and rec.get("v") == sv):
+                rec = await bundle.start(server, root, pub, headers, sv)
                 log.info("update", "software %s offered: download into slot %s", sv, rec["slot"])
-        if rec and rec.get("st") == "dl":
+        if not soon and rec and rec.get("st") == "dl":
             if asked:
                 show("tms_downloading")
                 more = _always
@@ -171,7 +163,8 @@ async def _run(term, asked):
             else:
                 soon = _SOON_S
         if asked or due:
-            st["next"] = now + interval
+            # new parameters: the rest of the call (the software offer) is made after the restart
+            st["next"] = now + (1 if outcome == "tms_params_applied" else interval)
             st["ok"] = now
     except LinkError as e:
         st["fails"] = st.get("fails", 0) + 1
@@ -188,7 +181,7 @@ async def _run(term, asked):
     except (OSError, MemoryError) as e:   # the storage full or failing, the heap too small: next time
         st["fails"] = st.get("fails", 0) + 1
         st["err"] = "error %r" % (e,)
-        log.error("tms", "call failed: %r", e)
+        log.exception("tms", "call failed", e)
         outcome = "tms_failed"
         st["next"] = now + _RETRY_S
     if rec and rec.get("st") == "ready":
@@ -196,6 +189,14 @@ async def _run(term, asked):
     if term.params.tms_interval_s:
         term.tms_due = now + soon if soon else st.get("next", now + _RETRY_S)
     save(_p(root, STATE), st)
+    if outcome == "tms_params_applied":
+        # the terminal restarts on its new parameters: the boot checks and loads them as always, the
+        # TLS context gets the new host CA alone (load_verify_locations adds to a context, never
+        # replaces), and the heap starts whole again
+        ui.state("restart")
+        ui.show(ui.t("tms"), ui.t(outcome), "", "", align="c")
+        await ui.key(3 if asked else 1)
+        hw.reset()
     if asked:
         ok = outcome in ("tms_ok", "tms_params_applied", "tms_update_ready")
         await ui.message([ui.t("tms"), ui.t(outcome)], 5 if ok else term.params.result_timeout_s,
@@ -217,8 +218,7 @@ async def _params(term, server, root, pub, headers):
         raise Refused("tms_old_version", "parameters v%d, terminal has v%d" % (m["version"], term.params.version))
     await paramset.download(server, root, m, headers, term.params)
     paramset.commit(root, [f[0] for f in m["files"]])
-    reload_params(term)
-    log.info("tms", "parameters v%d applied", term.params.version)
+    log.info("tms", "parameters v%d applied: restart", m["version"])
 
 
 async def _activate(term, rec):

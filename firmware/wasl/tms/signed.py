@@ -96,8 +96,8 @@ def rmtree(path):
         pass
 
 
-def verify(pub, body, sig_hex, kind, max_total):
-    """The manifest (a dict) from a signed body, or Refused: signature, shape, names, sizes."""
+def check_signature(pub, digest, sig_hex, kind):
+    """Refused unless sig_hex is the TMS's signature of the SHA-256 `digest`."""
     if not pub:
         raise Refused("tms_no_key", "no TMS verification key in the key storage")
     try:
@@ -106,8 +106,24 @@ def verify(pub, body, sig_hex, kind, max_total):
         sig = b""
     from wasl.tms.ecdsa import verify as ecdsa_verify
 
-    if not ecdsa_verify(pub, hashlib.sha256(body).digest(), sig):
+    if not ecdsa_verify(pub, digest, sig):
         raise Refused("tms_bad_signature", "%s manifest: bad signature" % kind)
+
+
+def check_entry(name, n, digest, kind):
+    """One file of a manifest: a plain relative name, a size, a SHA-256 in hex."""
+    if not isinstance(name, str) or not isinstance(n, int) or not isinstance(digest, str) or len(digest) != 64 \
+            or any(c not in "0123456789abcdef" for c in digest):
+        raise Refused("tms_bad_document", "%s manifest: bad file entry" % kind)
+    if not name or len(name) > 96 or name[0] in "./" or ".." in name or "//" in name \
+            or any(c not in _NAME_OK for c in name) or n < 0:
+        raise Refused("tms_bad_document", "%s manifest: bad file name" % kind)
+
+
+def verify(pub, body, sig_hex, kind, max_total):
+    """The manifest (a dict) from a small signed JSON body (a parameter set's), or Refused:
+    signature, shape, names, sizes."""
+    check_signature(pub, hashlib.sha256(body).digest(), sig_hex, kind)
     try:
         m = json.loads(body)
     except ValueError:
@@ -117,13 +133,9 @@ def verify(pub, body, sig_hex, kind, max_total):
         raise Refused("tms_bad_document", "%s manifest malformed" % kind)
     total = 0
     for f in m["files"]:
-        if not (isinstance(f, list) and len(f) == 3 and isinstance(f[0], str) and isinstance(f[1], int)
-                and isinstance(f[2], str) and len(f[2]) == 64):
+        if not (isinstance(f, list) and len(f) == 3):
             raise Refused("tms_bad_document", "%s manifest: bad file entry" % kind)
-        name = f[0]
-        if not name or len(name) > 96 or name[0] in "./" or ".." in name or "//" in name \
-                or any(c not in _NAME_OK for c in name) or not 0 <= f[1]:
-            raise Refused("tms_bad_document", "%s manifest: bad file name" % kind)
+        check_entry(f[0], f[1], f[2], kind)
         total += f[1]
     if total > max_total:
         raise Refused("tms_too_big", "%s of %d bytes" % (kind, total))
@@ -145,11 +157,26 @@ def file_sha256(path):
 
 
 class _Appender:
-    def __init__(self, f):
+    """A response body into a file, hashed on the way when h (a hashlib object) is given."""
+
+    def __init__(self, f, h=None):
         self.f = f
+        self.h = h
 
     def write(self, mv):
         self.f.write(mv)
+        if self.h is not None:
+            self.h.update(mv)
+
+
+async def fetch_signed(server, url, path, headers, limit):
+    """A signed manifest too big for RAM, streamed into `path` and hashed on the way: (SHA-256
+    digest, the signature header)."""
+    h = hashlib.sha256()
+    with open(path, "wb") as f:
+        r = await server.request("GET", url, headers, want=(SIG_HEADER,), sink=_Appender(f, h), limit=limit)
+        f.flush()
+    return h.digest(), r.headers.get(SIG_HEADER)
 
 
 async def fetch_part(server, url, path, total, headers):

@@ -303,8 +303,11 @@ async def x_report(term):
 
 
 async def tms(term):
-    """A TMS call asked by the merchant or a technician (wasl.tms.session, docs/tms.md)."""
-    return await __import__("wasl.tms.session", None, None, ("run",)).run(term, True)
+    """A TMS call asked by the merchant or a technician: made as soon as the menu has left RAM
+    (wasl.app.tms, docs/tms.md)."""
+    term.tms_asked = True
+    term.tms_due = 1
+    return {"outcome": "tms"}
 
 
 FLOWS = {"void": void, "refund": refund, "bill": bill, "settle": settle, "echo": echo,
