@@ -6,7 +6,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 BOARD   ?= sim
 
-.PHONY: venv test sim scenario mpy romfs boardcheck deploy flash package bench heapmap soak fuzz diag bridge acqsim clean
+.PHONY: venv test sim scenario mpy romfs boardcheck deploy flash package bench heapmap soak fuzz diag bridge acqsim tms clean
 
 venv: $(STAMP)
 
@@ -96,6 +96,10 @@ bridge: venv
 # The acquirer simulator alone, on port 5443 (tools/acqsim/README.md).
 acqsim: venv
 	$(PY) -m tools.acqsim --state var/acqsim --port 5443
+
+# The TMS simulator alone, on port 8443 (docs/tms.md).
+tms: venv
+	$(PY) -m tools.tmssim --state var/tmssim --port 8443
 
 clean:
 	rm -rf var build

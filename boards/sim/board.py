@@ -204,6 +204,7 @@ def powerfail_from_env():
 
 
 JOURNAL_ROOT = "/flash"
+DATA_ROOT = os.getenv("WASL_DATA") or "var/sim"   # storage_root, known before the board is built
 
 # the card reader's answer state (SimBoard._rx_st); a number >= 0 is an answer of that many bytes
 _IDLE = const(-1)   # no command outstanding: an answer line now is stale, and ignored
@@ -477,6 +478,11 @@ class SimBoard(Hardware):
 
     def _late(self, gap_ms):
         emit({"ev": "watchdog_late", "gap_ms": gap_ms})
+
+    def reset(self):
+        """A device would restart: the harness sees the reset and the process ends (it starts again)."""
+        emit({"ev": "reset"})
+        raise SystemExit
 
     def shutdown(self, code):
         r = self.watchdog.report()

@@ -35,6 +35,7 @@ class Terminal:
         self.ui = ui
         self.keys = keys
         self.advice_due = 0       # clock time of the next try to send pending advices
+        self.tms_due = 1 if getattr(params, "tms_interval_s", 0) else 0   # next TMS visit (0: none)
 
     def times(self):
         """(utc, local) time tuples from the board clock and the terminal's time-zone offset."""
@@ -81,6 +82,10 @@ async def idle_loop(term):
             shown = rows
         if term.batch.advices and term.hw.clock.time() >= term.advice_due:
             await advices(term)
+            shown = None
+            ui.state("idle")
+            continue
+        if term.tms_due and term.hw.clock.time() >= term.tms_due and await tms(term):
             shown = None
             ui.state("idle")
             continue
@@ -136,6 +141,16 @@ async def advices(term):
         unload_since(before)
     term.link.rearm()
     term.advice_due = 0 if done else term.hw.clock.time() + term.params.advice_retry_s
+
+
+async def tms(term, asked=False):
+    """Terminal management (wasl.tms.session, loaded for the visit): parameters, software, status."""
+    before = set(sys.modules)
+    try:
+        return await __import__("wasl.tms.session", None, None, ("run",)).run(term, asked)
+    finally:
+        unload_since(before)
+        term.link.rearm()
 
 
 async def merchant_menu(term):

@@ -66,5 +66,11 @@ class Hardware:
         """Start the board's own asyncio tasks; return one task (or None) to cancel at shutdown."""
         return None
 
+    def reset(self):
+        """Restart the device (a software update was activated, docs/tms.md)."""
+        import machine
+
+        machine.reset()
+
     def shutdown(self, code):
         """Called last, with the application's exit code."""

@@ -167,6 +167,24 @@ def check(p, doc):
         raise ParamError("host.ca", "parameter host.ca is not base64")
     if len(p.host_ca) < 64 or p.host_ca[0] != 0x30:
         raise ParamError("host.ca", "parameter host.ca is not a DER certificate")
+    # terminal management (docs/tms.md): optional; only the interval stays in RAM, wasl.tms reads the
+    # rest from the file when it calls
+    p.tms_interval_s = 0
+    if _get(doc, "tms", dict, None, required=False) is not None:
+        _printable(doc, "tms.address", 64)
+        port = _get(doc, "tms.port", int)
+        if not 0 < port < 65536:
+            raise ParamError("tms.port", "parameter tms.port must be 1 to 65535")
+        _printable(doc, "tms.server_name", 64)
+        try:
+            ca = binascii.a2b_base64(_get(doc, "tms.ca", str))
+        except ValueError:
+            raise ParamError("tms.ca", "parameter tms.ca is not base64")
+        if len(ca) < 64 or ca[0] != 0x30:
+            raise ParamError("tms.ca", "parameter tms.ca is not a DER certificate")
+        ca = None
+        _whole(doc, "tms.timeout_s", 1, 600, 30, required=False)
+        p.tms_interval_s = 60 * _whole(doc, "tms.interval_min", 1, 44640, 1440, required=False)
 
 
 def _net(p, doc):

@@ -23,7 +23,7 @@ _LOCK_FILE = "supervisor.json"
 _MAX_FAILS = 3
 _LOCK_S = 300
 
-MENU = ("sale", "void", "refund", "bill", "settle", "reprint", "x_report", "echo", "settings")
+MENU = ("sale", "void", "refund", "bill", "settle", "reprint", "x_report", "echo", "settings", "tms")
 
 
 async def menu(term):
@@ -345,5 +345,13 @@ async def settings(term):
     return {"outcome": "language", "language": lang}
 
 
+async def tms(term):
+    """A TMS call asked by the merchant or a technician: made as soon as the menu has left RAM
+    (wasl.app.tms, docs/tms.md)."""
+    term.tms_asked = True
+    term.tms_due = 1
+    return {"outcome": "tms"}
+
+
 FLOWS = {"void": void, "refund": refund, "bill": bill, "settle": settle, "echo": echo,
-         "reprint": reprint, "x_report": x_report, "settings": settings}
+         "reprint": reprint, "x_report": x_report, "settings": settings, "tms": tms}

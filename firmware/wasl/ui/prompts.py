@@ -35,8 +35,8 @@ async def enter_digits(ui, title, prompt, min_len, max_len, timeout_s, masked=Fa
             ui.beep("error")
 
 async def choose(ui, title, labels, timeout_s):
-    """Index of the chosen entry, or CANCELLED / TIMED_OUT. Digits 1-9 pick directly; UP/DOWN
-    move the cursor, OK takes it."""
+    """Index of the chosen entry, or CANCELLED / TIMED_OUT. Digits 1-9 pick directly (0 the tenth);
+    UP/DOWN move the cursor, OK takes it."""
     ui.state("menu")
     top = cur = 0
     rows = ui.rows - 1
@@ -44,13 +44,13 @@ async def choose(ui, title, labels, timeout_s):
         top = min(max(top, cur - rows + 1), cur)
         lines = [title]
         for i in range(top, min(top + rows, len(labels))):
-            lines.append((">" if i == cur else " ") + "%d %s" % (i + 1, labels[i]))
+            lines.append((">" if i == cur else " ") + "%d %s" % ((i + 1) % 10, labels[i]))
         ui.show(*lines)
         k = await ui.key(timeout_s)
         if k is None:
             return TIMED_OUT
-        if k in DIGITS and 1 <= int(k) <= len(labels):
-            return int(k) - 1
+        if k in DIGITS and 1 <= (int(k) or 10) <= len(labels):
+            return (int(k) or 10) - 1
         if k == "DOWN":
             cur = (cur + 1) % len(labels)
         elif k == "UP":
