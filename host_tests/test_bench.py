@@ -20,8 +20,17 @@ FIGURES = [
     "Firmware code, firmware/wasl",
     "EMV kernel CPU per transaction",
     "Crypto per transaction",
+    "Smallest heap: settlement_200, romfs",
+    "Chip sale CPU, stage kernel",
+    "Chip sale CPU, stage crypto",
+    "Chip sale CPU, stage message",
+    "Chip sale CPU, stage journal",
+    "Chip sale CPU, stage receipt",
+    "Chip sale CPU, total",
+    "Receipt, merchant copy (chip sale): text vs bitmap",
+    "Soak, 12 sales",
 ]
-COMMAND = re.compile(r"^`\S*python\S* -m tools\.(bench|scenario) [^`]+`$")
+COMMAND = re.compile(r"^`\S*python\S* -m tools\.(bench|scenario|soak) [^`]+`$")
 
 
 def test_quick_bench_reports_every_figure(tmp_path):
@@ -44,3 +53,19 @@ def test_quick_bench_reports_every_figure(tmp_path):
         assert row[3] in ("met", "**not met**", "—"), row
     kb = re.match(r"(\d+) KB", rows["Smallest heap: sale_approved, romfs"][1])
     assert kb and 56 <= int(kb.group(1)) <= 136, rows["Smallest heap: sale_approved, romfs"]
+    # the 200-sale settlement: a figure inside the search range, with the heap below it failing
+    settle = rows["Smallest heap: settlement_200, romfs"]
+    assert re.match(r"\d+ KB \(\d+ KB fails at step \d+ of \d+\)", settle[1]), settle
+    # every stage of a sale has a time, and the total has a time too
+    stages = [int(re.match(r"(\d+) µs median", r[1]).group(1)) for f, r in rows.items()
+              if f.startswith("Chip sale CPU, stage ")]
+    assert len(stages) == 5 and all(t > 0 for t in stages), stages
+    total = re.match(r"([\d.]+) ms median", next(r for f, r in rows.items() if f.startswith("Chip sale CPU, total"))[1])
+    assert total and float(total.group(1)) > 0
+    # text and bitmap: the bitmap is the larger, both with bytes and seconds
+    rb = next(r for f, r in rows.items() if f.startswith("Receipt, merchant copy (chip sale)"))[1]
+    m = re.match(r"text (\d+) B, [\d.]+ s; bitmap (\d+) B, [\d.]+ s", rb)
+    assert m and int(m.group(2)) > int(m.group(1)) > 0, rb
+    # the short soak held its thresholds
+    soak = next(r for f, r in rows.items() if f.startswith("Soak, 12 sales"))
+    assert soak[3] == "met" and "sockets 0" in soak[1], soak
