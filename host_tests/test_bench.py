@@ -69,3 +69,37 @@ def test_quick_bench_reports_every_figure(tmp_path):
     # the short soak held its thresholds
     soak = next(r for f, r in rows.items() if f.startswith("Soak, 12 sales"))
     assert soak[3] == "met" and "sockets 0" in soak[1], soak
+
+
+def _search(monkeypatch, floor, hint, heap_range=(32, 192)):
+    """tools.bench's heap search over a made-up scenario that passes from `floor` KB up: (figure, runs)."""
+    from tools import bench
+
+    runs = []
+
+    def fake_run(path, heap=None, code=None):
+        kb = int(heap[:-1])
+        runs.append(kb)
+        return {"passed": kb >= floor, "failed_step": 1, "steps": 1}
+
+    monkeypatch.setattr(bench, "run_file", fake_run)
+    b = bench.Bench(False)
+    b.heap_range = heap_range
+    b.hints = {} if hint is None else {("sale_approved", "romfs"): hint}
+    kb, _ = b.min_heap("sale_approved.json", "romfs")
+    return kb, runs
+
+
+def test_heap_search_from_the_last_figure_finds_what_bisection_finds(monkeypatch):
+    for floor in (32, 33, 47, 85, 86, 140, 191, 192, 193):
+        want = floor if floor <= 192 else None
+        plain, plain_runs = _search(monkeypatch, floor, None)
+        assert plain == want, (floor, plain)
+        for hint in (32, 40, 84, 85, 86, 90, 150, 192):
+            got, runs = _search(monkeypatch, floor, hint)
+            assert got == want, (floor, hint, got, runs)
+            if want is not None and floor - 1 <= hint <= floor + 1 and floor > 32:
+                assert len(runs) <= 4, (floor, hint, runs)   # moved by 1 KB at most: a few runs
+    # unchanged figure: the figure and the one below it, two runs instead of a bisection's nine
+    assert _search(monkeypatch, 85, 85)[1] == [85, 84]
+    assert len(_search(monkeypatch, 85, None)[1]) >= 8
