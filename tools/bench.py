@@ -468,7 +468,7 @@ def notes_issue8(bench):
         "(host_tests/scenarios/bench/) has the host answer the first 0500 with 95: the terminal uploads the "
         "200 sales (0320) and settles again (960000). It needs more heap than the reconciled settlement: "
         "the terminal prepares 3 key sets at idle (wasl.crypto.txnkeys), the 0500 and the first two 0320s use "
-        "them up, and each further request loads the key store on the spot, under the menu. One KB below "
+        "them up, and from then on every third request loads the key store on the spot, under the menu. One KB below "
         "the figure, the third 0320 never leaves and the merchant reads SETTLEMENT FAILED / INVALID REPLY.",
         "- Chip sale CPU: tools/upy/salebench.py calls the firmware's own functions with the data of one "
         "recorded contact chip sale with online PIN (transcript visa_online_approved, 150,00 DZD), in the "
