@@ -7,7 +7,7 @@ simulator's --out-of-balance, uploads every sale first).
     python -m tools.batchfill DATA_DIR LEDGER [--sales 200] [--seed 8]
 
 Used by the scenario runner ("batch": {"sales": 200}, host_tests/scenarios/settlement_200.json) for the
-smallest heap of a 200-sale settlement (tools/bench.py). Each sale journals 5 records (327 B), as a real
+smallest heap of a 200-sale settlement (tools/bench.py). Each sale journals 5 records (about 335 B), as a real
 swiped sale does. The terminal must be off.
 """
 import argparse
