@@ -63,7 +63,7 @@ flash: venv
 package: venv
 	$(PY) -m tools.mkpackage
 
-# Figures: heap, boot time, codec speed, receipt size -> docs/benchmarks.md.
+# Figures: heap, boot time, codec speed, a sale's CPU by stage, receipt size, a 200-sale soak -> docs/benchmarks.md.
 bench: venv
 	$(PY) -m tools.bench --out docs/benchmarks.md
 

@@ -22,8 +22,17 @@ FIGURES = [
     "Firmware code, firmware/wasl",
     "EMV kernel CPU per transaction",
     "Crypto per transaction",
+    "Smallest heap: settlement_200, romfs",
+    "Chip sale CPU, stage kernel",
+    "Chip sale CPU, stage crypto",
+    "Chip sale CPU, stage message",
+    "Chip sale CPU, stage journal",
+    "Chip sale CPU, stage receipt",
+    "Chip sale CPU, total",
+    "Receipt, merchant copy (chip sale): text vs bitmap",
+    "Soak, 12 sales",
 ]
-COMMAND = re.compile(r"^`\S*python\S* -m tools\.(bench|scenario) [^`]+`$")
+COMMAND = re.compile(r"^`\S*python\S* -m tools\.(bench|scenario|soak) [^`]+`$")
 
 
 def test_quick_bench_reports_every_figure(tmp_path):
@@ -46,3 +55,53 @@ def test_quick_bench_reports_every_figure(tmp_path):
         assert row[3] in ("met", "**not met**", "—"), row
     kb = re.match(r"(\d+) KB", rows["Smallest heap: sale_approved, romfs"][1])
     assert kb and 56 <= int(kb.group(1)) <= 136, rows["Smallest heap: sale_approved, romfs"]
+    # the 200-sale settlement: a figure inside the search range, with the heap below it failing
+    settle = rows["Smallest heap: settlement_200, romfs"]
+    assert re.match(r"\d+ KB \(\d+ KB fails at step \d+ of \d+\)", settle[1]), settle
+    # every stage of a sale has a time, and the total has a time too
+    stages = [int(re.match(r"(\d+) µs median", r[1]).group(1)) for f, r in rows.items()
+              if f.startswith("Chip sale CPU, stage ")]
+    assert len(stages) == 5 and all(t > 0 for t in stages), stages
+    total = re.match(r"([\d.]+) ms median", next(r for f, r in rows.items() if f.startswith("Chip sale CPU, total"))[1])
+    assert total and float(total.group(1)) > 0
+    # text and bitmap: the bitmap is the larger, both with bytes and seconds
+    rb = next(r for f, r in rows.items() if f.startswith("Receipt, merchant copy (chip sale)"))[1]
+    m = re.match(r"text (\d+) B, [\d.]+ s; bitmap (\d+) B, [\d.]+ s", rb)
+    assert m and int(m.group(2)) > int(m.group(1)) > 0, rb
+    # the short soak held its thresholds
+    soak = next(r for f, r in rows.items() if f.startswith("Soak, 12 sales"))
+    assert soak[3] == "met" and "sockets 0" in soak[1], soak
+
+
+def _search(monkeypatch, floor, hint, heap_range=(32, 192)):
+    """tools.bench's heap search over a made-up scenario that passes from `floor` KB up: (figure, runs)."""
+    from tools import bench
+
+    runs = []
+
+    def fake_run(path, heap=None, code=None):
+        kb = int(heap[:-1])
+        runs.append(kb)
+        return {"passed": kb >= floor, "failed_step": 1, "steps": 1}
+
+    monkeypatch.setattr(bench, "run_file", fake_run)
+    b = bench.Bench(False)
+    b.heap_range = heap_range
+    b.hints = {} if hint is None else {("sale_approved", "romfs"): hint}
+    kb, _ = b.min_heap("sale_approved.json", "romfs")
+    return kb, runs
+
+
+def test_heap_search_from_the_last_figure_finds_what_bisection_finds(monkeypatch):
+    for floor in (32, 33, 47, 85, 86, 140, 191, 192, 193):
+        want = floor if floor <= 192 else None
+        plain, plain_runs = _search(monkeypatch, floor, None)
+        assert plain == want, (floor, plain)
+        for hint in (32, 40, 84, 85, 86, 90, 150, 192):
+            got, runs = _search(monkeypatch, floor, hint)
+            assert got == want, (floor, hint, got, runs)
+            if want is not None and floor - 1 <= hint <= floor + 1 and floor > 32:
+                assert len(runs) <= 4, (floor, hint, runs)   # moved by 1 KB at most: a few runs
+    # unchanged figure: the figure and the one below it, two runs instead of a bisection's nine
+    assert _search(monkeypatch, 85, 85)[1] == [85, 84]
+    assert len(_search(monkeypatch, 85, None)[1]) >= 8

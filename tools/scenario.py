@@ -7,6 +7,7 @@ docs/scenarios.md.
 """
 import argparse
 import base64
+import datetime
 import json
 import os
 import re
@@ -88,6 +89,12 @@ class Run:
         self.fw = Firmware(term_dir, acq=self.acq, heap=self.heap, code=self.code,
                            params=params, env=self.sc.get("env"), keys=self.sc.get("test_keys", "aes"),
                            emv=self.sc.get("emv"))
+        if "batch" in self.sc:      # a batch of approved sales already in the journal and the ledger
+            from tools import batchfill
+
+            b = self.sc["batch"]
+            batchfill.fill(self.fw.data_dir, self.acq.info["ledger"],
+                           batchfill.sales_for(b["sales"], b.get("seed", 8), datetime.datetime.now()), self.fw.params)
         self.fw.start()
 
     def teardown(self):
@@ -102,7 +109,18 @@ class Run:
         t = st.get("timeout", DEFAULT_TIMEOUT)
         if "wait_state" in st:
             # strictly after the state the previous wait matched: waiting twice for "card" means a second one
-            self.mark = fw.wait_state(st["wait_state"], t, since=0 if self.mark is None else self.mark + 1)
+            since = 0 if self.mark is None else self.mark + 1
+            if st.get("fail_on"):       # states that mean it will not come: fail at once, not at the timeout
+                def came():
+                    for state in fw.states[since:]:
+                        if state == st["wait_state"]:
+                            return True
+                        if state in st["fail_on"]:
+                            raise HarnessError("state %r came instead of %r" % (state, st["wait_state"]))
+                    return False
+
+                fw.wait_for(came, t, "state %r" % st["wait_state"])
+            self.mark = fw.wait_state(st["wait_state"], t, since=since)
         elif "keys" in st:
             if self.mark is not None and fw.states[self.mark] == "pin":
                 self.pins_typed.update(k for k in st["keys"] if k.isdigit())
@@ -137,6 +155,8 @@ class Run:
             self.expect_ledger(st["expect_ledger"])
         elif "expect_reconcile" in st:
             self.expect_reconcile()
+        elif "expect_settlement" in st:
+            self.expect_settlement(st["expect_settlement"])
         elif "expect_beep" in st:
             fw.wait_for(lambda: st["expect_beep"] in fw.beeps, t, "a %r beep" % st["expect_beep"])
         else:
@@ -181,6 +201,17 @@ class Run:
             for k, v in exp["last"].items():
                 if last.get(k) != v:
                     raise HarnessError("ledger last row %s=%r, expected %r" % (k, last.get(k), v))
+
+    def expect_settlement(self, exp):
+        """Fields of the simulator's last settlement row for this terminal (its 0500: "matched", "rc",
+        "terminal_debit_count", "host_debit_amount"...)."""
+        from tools.acqsim.ledger import Ledger
+        rows = Ledger(self.acq.info["ledger"]).settlements(self.fw.params["terminal_id"])
+        if not rows:
+            raise HarnessError("the simulator has no settlement for this terminal")
+        for k, v in exp.items():
+            if rows[-1].get(k) != v:
+                raise HarnessError("settlement %s=%r, expected %r (%s)" % (k, rows[-1].get(k), v, rows[-1]))
 
     def expect_reconcile(self):
         """The terminal's batch totals, rebuilt from its journal, equal the host ledger's for this

@@ -25,6 +25,7 @@ class CodecError(ValueError):
 
 
 def _check_text(field, fmt, s):
+    """The exact check, character by character: raises CodecError naming the first bad one."""
     if fmt == "n":
         for c in s:
             if c < "0" or c > "9":
@@ -39,12 +40,21 @@ def _check_text(field, fmt, s):
                 raise CodecError("Field %d holds a non-printable character" % field)
 
 
+def _text_ok(kind, data):
+    """Fast check of encoded text (bytes) of kind 2 an, 3 ans or 4 z (the table's format index + 1; "n" is
+    data.isdigit()): one strip() in C, which leaves nothing when every byte is allowed. False sends the
+    caller to _check_text for the error."""
+    if kind == 4:
+        return not data.strip(b"0123456789=")
+    return not data.strip(b" !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
+                          b"abcdefghijklmnopqrstuvwxyz{|}~")   # printable ASCII, 0x20-0x7E
+
+
 class Codec:
     """Encodes into one preallocated buffer; decode reads from any bytes-like object."""
 
     def __init__(self, spec, size=MAX_MESSAGE):
         self.buf = self._buf = bytearray(size)   # also lends itself to the link for the reply
-        self._bitmap = bytearray(16)
         # field f: [format index + 1 (0: not in the spec) | length type << 4, max >> 8, max & 255]
         t = self._table = bytearray(3 * 129)
         from wasl.host.spec import parse_spec   # the parse's garbage comes after the long-lived blocks
@@ -67,58 +77,69 @@ class Codec:
     def encode(self, mti, fields):
         """Return a memoryview on the encoded message (valid until the next encode)."""
         buf = self._buf
-        bm = self._bitmap
         t = self._table
-        for i in range(16):
-            bm[i] = 0
-        top = 0
-        for f in fields:
-            if not 2 <= f <= 128 or not t[3 * f]:
-                raise CodecError("Field %d is not in the spec" % f)
-            bm[(f - 1) >> 3] |= 0x80 >> ((f - 1) & 7)
-            if f > top:
-                top = f
-        nbm = 8
-        if top > 64:
-            bm[0] |= 0x80
-            nbm = 16
         if len(mti) != 4:
             raise CodecError("MTI must be 4 digits")
-        _check_text(0, "n", mti)
-        buf[0:4] = mti.encode()
-        buf[4:4 + nbm] = bm[:nbm]
+        m = mti.encode()
+        if not m.isdigit():
+            _check_text(0, "n", mti)
+        buf[0:4] = m
+        buf[4:12] = b"\x00\x00\x00\x00\x00\x00\x00\x00"
+        nbm = 8
+        if fields:
+            top = max(fields)
+            if top > 128:
+                raise CodecError("Field %d is not in the spec" % top)
+            top = min(fields)
+            if top < 2:
+                raise CodecError("Field %d is not in the spec" % top)
+            if max(fields) > 64:
+                buf[12:20] = b"\x00\x00\x00\x00\x00\x00\x00\x00"
+                buf[4] = 0x80
+                nbm = 16
+        size = len(buf)
         pos = 4 + nbm
-        for f in sorted(fields):
+        for f in sorted(fields):          # each field's bit is set in the bitmap on the way
             i = 3 * f
-            fmt = _FORMATS[(t[i] & 15) - 1]
-            ltype = t[i] >> 4
+            ti = t[i]
+            if not ti:
+                raise CodecError("Field %d is not in the spec" % f)
+            f -= 1
+            buf[4 + (f >> 3)] |= 0x80 >> (f & 7)
+            f += 1
             maxlen = t[i + 1] << 8 | t[i + 2]
             v = fields[f]
-            if fmt == "b":
+            if ti & 15 == 5:        # b
                 data = v
                 if not isinstance(data, (bytes, bytearray, memoryview)):
                     raise CodecError("Field %d is binary, got %s" % (f, type(v).__name__))
             else:
                 if not isinstance(v, str):
                     raise CodecError("Field %d is text, got %s" % (f, type(v).__name__))
-                _check_text(f, fmt, v)
-                if ltype == FIXED and len(v) < maxlen:
-                    v = ("0" * (maxlen - len(v)) + v) if fmt == "n" else v + " " * (maxlen - len(v))
+                if ti < 16 and len(v) < maxlen:      # FIXED, short
+                    v = ("0" * (maxlen - len(v)) + v) if ti == 1 else v + " " * (maxlen - len(v))
                 data = v.encode()
+                if not (data.isdigit() if ti & 15 == 1 else _text_ok(ti & 15, data)) and data:
+                    _check_text(f, _FORMATS[(ti & 15) - 1], fields[f])
             n = len(data)
-            if n > maxlen:
-                raise CodecError("Field %d data is %d bytes, larger than maximum %d" % (f, n, maxlen))
-            if ltype == FIXED:
+            if ti < 16:             # FIXED
                 if n != maxlen:
+                    if n > maxlen:
+                        raise CodecError("Field %d data is %d bytes, larger than maximum %d" % (f, n, maxlen))
                     raise CodecError("Field %d data is %d bytes, fixed length %d" % (f, n, maxlen))
             else:
-                pre = ("%03d" % n) if ltype == LLLVAR else ("%02d" % n)
-                if pos + ltype > len(buf):
-                    raise CodecError("Message larger than %d bytes" % len(buf))
-                buf[pos:pos + ltype] = pre.encode()
-                pos += ltype
-            if pos + n > len(buf):
-                raise CodecError("Message larger than %d bytes" % len(buf))
+                if n > maxlen:
+                    raise CodecError("Field %d data is %d bytes, larger than maximum %d" % (f, n, maxlen))
+                if pos + (ti >> 4) > size:
+                    raise CodecError("Message larger than %d bytes" % size)
+                if ti >> 4 == LLLVAR:
+                    buf[pos] = 0x30 + n // 100
+                    pos += 1
+                buf[pos] = 0x30 + n // 10 % 10
+                buf[pos + 1] = 0x30 + n % 10
+                pos += 2
+            if pos + n > size:
+                raise CodecError("Message larger than %d bytes" % size)
             buf[pos:pos + n] = data
             pos += n
         return memoryview(buf)[:pos]
@@ -129,52 +150,64 @@ class Codec:
         t = self._table
         if end < 12:
             raise CodecError("Message is %d bytes, shorter than MTI and bitmap" % end)
-        for c in raw[0:4]:
-            if c < 0x30 or c > 0x39:
-                raise CodecError("MTI is not 4 digits at offset 0")
-        mti = bytes(raw[0:4]).decode()
+        mti = bytes(raw[0:4])
+        if not mti.isdigit():
+            raise CodecError("MTI is not 4 digits at offset 0")
+        mti = mti.decode()
         nbm = 16 if raw[4] & 0x80 else 8
         if end < 4 + nbm:
             raise CodecError("Secondary bitmap is truncated at offset 12")
-        bm = raw[4:4 + nbm]
+        copy = not isinstance(raw, bytes)  # a slice of bytes is bytes already
         pos = 4 + nbm
         fields = {}
-        for f in range(2, nbm * 8 + 1):
-            if not bm[(f - 1) >> 3] & (0x80 >> ((f - 1) & 7)):
-                continue
-            i = 3 * f
-            if not t[i]:
-                raise CodecError("Field %d is present but not in the spec (offset %d)" % (f, pos))
-            fmt = _FORMATS[(t[i] & 15) - 1]
-            ltype = t[i] >> 4
-            maxlen = t[i + 1] << 8 | t[i + 2]
-            if ltype == FIXED:
-                n = maxlen
-            else:
-                if pos + ltype > end:
-                    raise CodecError("Field %d length is truncated at offset %d" % (f, pos))
-                pre = bytes(raw[pos:pos + ltype])
-                for c in pre:
-                    if c < 0x30 or c > 0x39:
+        for k in range(nbm):              # the bitmap a byte at a time: absent fields cost nothing
+            bits = raw[4 + k]
+            if k == 0:
+                bits &= 0x7F              # field 1: the secondary bitmap's flag
+            f = 8 * k + 1
+            mask = 0x80
+            while bits:
+                while not bits & mask:
+                    mask >>= 1
+                    f += 1
+                bits ^= mask
+                i = 3 * f
+                ti = t[i]
+                if not ti:
+                    raise CodecError("Field %d is present but not in the spec (offset %d)" % (f, pos))
+                if ti < 16:               # FIXED
+                    n = t[i + 1] << 8 | t[i + 2]
+                else:
+                    ltype = ti >> 4
+                    if pos + ltype > end:
+                        raise CodecError("Field %d length is truncated at offset %d" % (f, pos))
+                    pre = bytes(raw[pos:pos + ltype])
+                    if not pre.isdigit():
                         raise CodecError("Field %d length %r is not numeric at offset %d" % (f, pre, pos))
-                n = int(pre)
-                if n > maxlen:
-                    raise CodecError("Field %d data is %d bytes, larger than maximum %d at offset %d"
-                                     % (f, n, maxlen, pos))
-                pos += ltype
-            if pos + n > end:
-                raise CodecError("Field %d data is truncated at offset %d" % (f, pos))
-            data = bytes(raw[pos:pos + n])
-            if fmt == "b":
-                fields[f] = data
-            else:
-                try:
-                    v = data.decode()
-                except UnicodeError:
-                    raise CodecError("Field %d is not ASCII at offset %d" % (f, pos))
-                _check_text(f, fmt, v)
-                fields[f] = v
-            pos += n
+                    n = int(pre)
+                    maxlen = t[i + 1] << 8 | t[i + 2]
+                    if n > maxlen:
+                        raise CodecError("Field %d data is %d bytes, larger than maximum %d at offset %d"
+                                         % (f, n, maxlen, pos))
+                    pos += ltype
+                if pos + n > end:
+                    raise CodecError("Field %d data is truncated at offset %d" % (f, pos))
+                data = raw[pos:pos + n]
+                if copy:
+                    data = bytes(data)
+                kind = ti & 15
+                if kind == 5:     # b
+                    fields[f] = data
+                elif (data.isdigit() if kind == 1 else _text_ok(kind, data)) or not data:
+                    fields[f] = data.decode()
+                else:
+                    try:
+                        v = data.decode()
+                    except UnicodeError:
+                        raise CodecError("Field %d is not ASCII at offset %d" % (f, pos))
+                    _check_text(f, _FORMATS[kind - 1], v)
+                    fields[f] = v
+                pos += n
         if pos != end:
             raise CodecError("%d trailing bytes at offset %d" % (end - pos, pos))
         return mti, fields
