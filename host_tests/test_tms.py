@@ -128,6 +128,8 @@ def test_parameters_downloaded_applied_and_reported(sims):
     # calls: at boot (parameters applied), again at once (the rest of the call), then the menu's
     assert last["params"] == 2 and last["count"] == 1 and last["calls"] == 3 and last["fails"] == 0
     assert last["terminal_id"] == "WASL0001" and last["reversal_pending"] is False
+    # the link the call went over, from the link manager (the desktop board's Wi-Fi, its signal bars)
+    assert last["link"]["link"] == "wifi" and 0 <= last["link"]["bars"] <= 4 and last["link"]["order"][0] == "wifi"
     _no_secrets(tms)
     assert "parameters v2 applied" in open(os.path.join(fw.data_dir, "firmware.log")).read()
 

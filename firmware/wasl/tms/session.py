@@ -48,12 +48,8 @@ def _server(cfg):
 def status_report(term, st, sl, rec):
     """What the TMS learns of the terminal: versions, counters, errors. No card data, no key."""
     b = term.batch
-    hw = term.hw
-    q = getattr(hw, "link_quality", None)      # the link manager's figure, when the board has one
-    try:
-        q = q() if callable(q) else q
-    except Exception:
-        q = None
+    net = term.link.net                        # the link manager (wasl.net.Links), when the board has links
+    q = {"link": net.cur, "bars": net.bars, "order": list(net.order)} if net is not None else None
     return {"terminal_id": term.params.terminal_id, "software": VERSION, "slot": sl.get("run"),
             "params": term.params.version, "batch": b.number, "count": b.count,
             "advices": len(b.advices), "reversal_pending": b.pending is not None,
