@@ -32,7 +32,7 @@ FIGURES = [
     "Receipt, merchant copy (chip sale): text vs bitmap",
     "Soak, 12 sales",
 ]
-COMMAND = re.compile(r"^`\S*python\S* -m tools\.(bench|scenario|soak) [^`]+`$")
+COMMAND = re.compile(r"^`(WASL_FUZZ_LONG=\d+ )?\S*python\S* -m (tools\.(bench|scenario|soak)|pytest) [^`]+`$")
 
 
 def test_quick_bench_reports_every_figure(tmp_path):
@@ -105,3 +105,16 @@ def test_heap_search_from_the_last_figure_finds_what_bisection_finds(monkeypatch
     # unchanged figure: the figure and the one below it, two runs instead of a bisection's nine
     assert _search(monkeypatch, 85, 85)[1] == [85, 84]
     assert len(_search(monkeypatch, 85, None)[1]) >= 8
+
+
+def test_bench_fuzzes_what_make_fuzz_fuzzes():
+    """The long fuzz run of the full bench (skipped by --quick: make test runs the same tests short) and
+    `make fuzz` name the same test files."""
+    from tools.bench import FUZZ_TESTS, QUICK_SKIPS
+
+    with open(os.path.join(ROOT, "Makefile")) as f:
+        make = f.read()
+    target = make[make.index("\nfuzz:"):]
+    target = target[:target.index("\n\n")]
+    assert sorted(re.findall(r"host_tests/test_\w+\.py", target)) == sorted(FUZZ_TESTS)
+    assert "fuzz" in QUICK_SKIPS

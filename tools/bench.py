@@ -389,6 +389,24 @@ class Bench:
                  "%s -m tools.soak --sales %d --settle-every %d --heap 96K --key-interval 0%s" % (
                      PY, sales, every, "" if slope_max == HEAP_SLOPE_MAX else " --max-slope %d" % slope_max))
 
+    # 4c. fuzzing: the long run (docs/fuzzing.md; make test runs the same tests with 200 examples) -------
+    def fuzz(self):
+        n = 20 if self.quick else 1000     # 5 times make test's; make fuzz runs 2,000, overnight 20,000
+        env = dict(os.environ, WASL_FUZZ_LONG=str(n))
+        t0 = time.monotonic()
+        res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"] + list(FUZZ_TESTS)
+                             + ["-k", "fuzz"], cwd=ROOT, env=env, capture_output=True, text=True)
+        took = time.monotonic() - t0
+        tail = (res.stdout.strip().splitlines() or ["no output"])[-1]
+        passed = re.search(r"(\d+) passed", tail)
+        failed = re.search(r"(\d+) failed", tail)
+        self.row("fuzz", "Fuzzing, long run: ISO 8583 replies, card TLV, track data, AT replies, parameter "
+                 "documents, keypad sequences (CPython and unix port)",
+                 "%s tests passed, %s failed, up to %d examples each (fewer for the slow targets), %.0f s" % (
+                     passed.group(1) if passed else "0", failed.group(1) if failed else "0", n, took),
+                 "no uncaught exception, hang or unbounded allocation", res.returncode == 0,
+                 "WASL_FUZZ_LONG=%d %s -m pytest -q %s -k fuzz" % (n, PY, " ".join(FUZZ_TESTS)))
+
     # 5. code size ------------------------------------------------------------------------------------
     def size(self):
         fw = os.path.join(ROOT, "firmware")
@@ -415,12 +433,18 @@ FIGURES = {
     "boot-py": Bench.boot_py, "boot-mpy": Bench.boot_mpy, "boot-romfs": Bench.boot_romfs,
     "codec-0200": Bench.codec_0200, "codec-0210": Bench.codec_0210, "codec-upy": Bench.codec_upy,
     "receipt": Bench.receipt, "receipt-bilingual": Bench.receipt_bilingual, "size": Bench.size,
-    "receipt-bitmap": Bench.receipt_bitmap, "soak": Bench.soak,
+    "receipt-bitmap": Bench.receipt_bitmap, "soak": Bench.soak, "fuzz": Bench.fuzz,
 }
 
 
+# The fuzz tests (docs/fuzzing.md), as `make fuzz` runs them
+FUZZ_TESTS = ("host_tests/test_fuzz_iso8583.py", "host_tests/test_fuzz_tlv.py", "host_tests/test_fuzz_track2.py",
+              "host_tests/test_fuzz_params.py", "host_tests/test_fuzz_modem.py", "host_tests/test_fuzz_keypad.py",
+              "host_tests/test_fw_units.py")
+
 QUICK_SKIPS = ("heap-menu-sale-romfs", "heap-chip-sale-romfs", "heap-void-romfs", "heap-refund-romfs",
-               "heap-bill-romfs", "heap-settle-romfs", "heap-offline-romfs", "heap-settle200-upload-romfs")
+               "heap-bill-romfs", "heap-settle-romfs", "heap-offline-romfs", "heap-settle200-upload-romfs",
+               "fuzz")   # make test runs the same fuzz tests, 200 examples each
 
 
 @contextlib.contextmanager
