@@ -333,6 +333,17 @@ class SimBoard(Hardware):
     def connect(self, ssid, key=None):
         if self._wifi:
             self._wifi = 2 if self.ap else 1
+            self._ssid = ssid
+
+    def scan(self):
+        """The access point in range, as network.WLAN.scan() gives it (ssid, bssid, channel, RSSI,
+        security, hidden): the diagnostics' Wi-Fi part."""
+        return [(b"WASL-SHOP", b"\x02\x00\x00\x00\x00\x01", 6, self.rssi, 3, False)] if self.ap else []
+
+    def config(self, what):
+        if what == "ssid":
+            return getattr(self, "_ssid", "")
+        raise ValueError(what)
 
     def isconnected(self):
         return self._wifi == 2
