@@ -71,11 +71,11 @@ bench: venv
 heapmap: venv
 	$(PY) -m tools.heapmap $(S) $(if $(STATE),--state $(STATE))
 
-# The soak (docs/soak.md): SALES sales in one firmware process from ROMFS in a 96 KB heap; the idle heap's
+# The soak (docs/soak.md): SALES sales in one firmware process from ROMFS in a 104 KB heap; the idle heap's
 # slope, the journal's bound, descriptors and sockets checked. 10,000 sales: about 2 h 40 min on 2 cores.
 soak: venv
 	$(PY) -m tools.soak --sales $(or $(SALES),10000) --settle-every $(or $(SETTLE),100) \
-		--heap $(or $(HEAP),96K) --json var/soak.json
+		--heap $(or $(HEAP),104K) --json var/soak.json
 
 # The long fuzzing run (docs/fuzzing.md): 2000 examples per fuzzer (WASL_FUZZ_LONG=20000 overnight).
 fuzz: venv

@@ -1,5 +1,5 @@
 """The soak (tools/soak.py, issue 8 item 2), short: 40 sales in one firmware process running as on a
-device (compiled, from a ROMFS image, 96 KB heap), a settlement every 15, one in eight declined by the
+device (compiled, from a ROMFS image, 104 KB heap), a settlement every 15, one in eight declined by the
 simulator, each amount's keys sent at once (the terminal's input queue takes 16). The long run is
 `make soak` (docs/soak.md).
 
@@ -23,7 +23,7 @@ SHORT_MAX_SLOPE = 2048
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("soak") / "soak.json"
     rc = soak.main(["--sales", str(SALES), "--settle-every", str(SETTLE_EVERY), "--decline-every",
-                    str(DECLINE_EVERY), "--journal-every", "5", "--heap", "96K", "--max-slope", str(SHORT_MAX_SLOPE),
+                    str(DECLINE_EVERY), "--journal-every", "5", "--heap", "104K", "--max-slope", str(SHORT_MAX_SLOPE),
                     "--key-interval", "0",
                     "--progress", "0", "--json", str(out)])
     rep = json.loads(out.read_text())
@@ -147,6 +147,7 @@ def test_the_descriptor_probe_sees_the_firmware_socket(tmp_path):
             fw.start()
             d = soak.Driver(fw)
             d.start()
+            fw.wait_link("wifi")    # the link manager's first visit reads wasl/net/switch.py (code py)
             idle = soak.open_fds(fw.proc.pid)
             n = len(fw.states)
             d.type("1099", "OK")

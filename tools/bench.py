@@ -373,7 +373,7 @@ class Bench:
         from tools.soak import HEAP_SLOPE_MAX, run_soak
 
         sales, every, slope_max = (12, 5, 2048) if self.quick else (200, 100, HEAP_SLOPE_MAX)
-        rep = run_soak(sales, settle_every=every, heap="96K", key_interval=0, max_slope=slope_max)
+        rep = run_soak(sales, settle_every=every, heap="104K", key_interval=0, max_slope=slope_max)
         h, j, f = rep["heap"], rep["journal"], rep["fds"]
         result = ("%d sales (%d approved, %d declined as planned), %d settlements, %.2f s a sale: idle heap after "
                   "the first batch %s..%s B, slope %.1f B per 1000 sales; journal at most %s B (bound %s), %s B "
@@ -384,9 +384,9 @@ class Bench:
                       f["sockets_max"], rep.get("reconciled")))
         if rep["problems"]:
             result += "; **" + "; ".join(rep["problems"]) + "**"
-        self.row("soak", "Soak, %d sales in one firmware process, romfs, 96 KB heap" % sales, result,
+        self.row("soak", "Soak, %d sales in one firmware process, romfs, 104 KB heap" % sales, result,
                  "slope ≤ %d B/1000 sales, journal bounded, no socket at idle" % slope_max, rep["passed"],
-                 "%s -m tools.soak --sales %d --settle-every %d --heap 96K --key-interval 0%s" % (
+                 "%s -m tools.soak --sales %d --settle-every %d --heap 104K --key-interval 0%s" % (
                      PY, sales, every, "" if slope_max == HEAP_SLOPE_MAX else " --max-slope %d" % slope_max))
 
     # 4c. fuzzing: the long run (docs/fuzzing.md; make test runs the same tests with 200 examples) -------
