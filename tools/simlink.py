@@ -106,8 +106,11 @@ def journal_state(data_dir, board="sim"):
     return json.loads(res.stdout)
 
 
-class AcqSim:
-    """The acquirer simulator (tools/acqsim) as a child process."""
+class ServerProcess:
+    """A simulator run as a child process (`python -m <module> --state DIR --port 0 ...`): it prints one
+    JSON line when it listens (its address, port, CA...), kept as .info; stderr goes to DIR/<log>."""
+
+    module = log = what = None      # set by each simulator's class
 
     def __init__(self, state_dir, extra_args=(), start_timeout=30):
         self.state_dir = str(state_dir)
@@ -118,9 +121,9 @@ class AcqSim:
 
     def start(self):
         os.makedirs(self.state_dir, exist_ok=True)
-        self._stderr = open(os.path.join(self.state_dir, "acqsim.log"), "ab")
+        self._stderr = open(os.path.join(self.state_dir, self.log), "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tools.acqsim", "--state", self.state_dir, "--port", "0"] + self.extra_args,
+            [sys.executable, "-m", self.module, "--state", self.state_dir, "--port", "0"] + self.extra_args,
             cwd=ROOT, stdout=subprocess.PIPE, stderr=self._stderr, stdin=subprocess.DEVNULL)
         box = {}
 
@@ -133,21 +136,9 @@ class AcqSim:
         line = box.get("line")
         if not line:
             self.stop()
-            raise HarnessError("acquirer simulator did not start (see %s/acqsim.log)" % self.state_dir)
+            raise HarnessError("%s did not start (see %s/%s)" % (self.what, self.state_dir, self.log))
         self.info = json.loads(line)
         return self
-
-    @property
-    def port(self):
-        return self.info["port"]
-
-    def host_params(self):
-        i = self.info
-        return {"address": i["address"], "port": i["port"], "server_name": i["server_name"], "ca": i["ca"]}
-
-    def ledger_rows(self, tid=None):
-        from tools.acqsim.ledger import Ledger
-        return Ledger(self.info["ledger"]).rows(tid)
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -168,6 +159,25 @@ class AcqSim:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class AcqSim(ServerProcess):
+    """The acquirer simulator (tools/acqsim) as a child process."""
+
+    module, log, what = "tools.acqsim", "acqsim.log", "acquirer simulator"
+
+    @property
+    def port(self):
+        return self.info["port"]
+
+    def host_params(self):
+        i = self.info
+        return {"address": i["address"], "port": i["port"], "server_name": i["server_name"], "ca": i["ca"]}
+
+    def ledger_rows(self, tid=None):
+        from tools.acqsim.ledger import Ledger
+        return Ledger(self.info["ledger"]).rows(tid)
+
 
 
 def make_params(data_dir, host=None, overrides=None, emv=None):
