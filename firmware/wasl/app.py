@@ -144,10 +144,16 @@ async def advices(term):
 
 
 async def tms(term, asked=False):
-    """Terminal management (wasl.tms.session, loaded for the visit): parameters, software, status."""
+    """Terminal management (wasl.tms.session, loaded for the visit): parameters, software, status. A
+    failure to load or run it (no memory for it, a fault) is logged and the visit is tried again five
+    minutes later: never fatal, or a terminal would reset at every idle screen."""
     before = set(sys.modules)
     try:
         return await __import__("wasl.tms.session", None, None, ("run",)).run(term, asked)
+    except Exception as e:
+        log.exception("tms", "visit failed", e)
+        term.tms_due = term.hw.clock.time() + 300
+        return True             # the screen may have changed: redraw the idle screen
     finally:
         unload_since(before)
         term.link.rearm()
@@ -223,14 +229,22 @@ def boot(hw, codec, ctx, keys, ui):
     ui.set_language(merchant_language(hw.storage_root, p.language))
     from wasl import recovery
 
+    try:
+        link = Link.from_params(ctx, p)
+    except ValueError as e:     # a CA the TLS stack cannot load: out of service, naming the parameter
+        from wasl.params import ParamError
+
+        return ParamError("host.ca", "parameter host.ca: %s" % e)
     journal = Journal(hw.journal_root, powerfail=hw.powerfail)
     recovery.repair_journal(journal)
-    term = Terminal(hw, p, Batch(journal), codec, Link.from_params(ctx, p), ui, keys)
+    term = Terminal(hw, p, Batch(journal), codec, link, ui, keys)
     p.host_ca = None   # parsed into the TLS context: the DER copy is not needed again
     if hw.wlan is not None or hw.modem_uart is not None:
         from wasl.net import Links
 
-        term.link.net = Links(hw, p)
+        links = Links(hw, p)
+        # no link configured (no SSID, no APN): the port's own network, as before the link manager
+        term.link.net = links if links.order else None
     log.info("boot", "Wasl %s terminal %s ready, batch %06d", VERSION, p.terminal_id, term.batch.number)
     return term
 

@@ -238,3 +238,33 @@ def test_slot_trial_confirm_and_roll_back():
         assert st["run"] is None and st["bad"] == "0.3.0" and st["rb"] == 1 and st["st"] == "good"
     finally:
         rmtree(d)
+
+
+def test_parameter_set_naming_a_logo_the_terminal_lacks_is_refused():
+    """A set cannot bring the logo file (only params.json and emv.json): one that names a logo the
+    terminal does not hold would be committed, then stop the terminal at boot, out of reach of the TMS."""
+    from wasl.params import parse
+
+    doc = json.loads(open(_root() + "/boards/sim/params.json").read())
+    doc["host"]["ca"] = binascii.b2a_base64(b"\x30\x82\x01\x0a" + bytes(range(96))).decode().strip()
+    current = parse(doc)
+    d = make_tmpdir("plogo")
+    try:
+        doc["version"] = current.version + 1
+        doc["receipt"] = {"logo": "logo.pbm"}
+        write_text(d + "/params.json.new", json.dumps(doc))
+        e = raises(Refused, paramset.check_params, d + "/params.json.new", current, doc["version"])
+        assert "receipt.logo" in str(e) and "not found" in str(e), str(e)
+        with open(d + "/logo.pbm", "wb") as f:
+            f.write(b"P4\n8 2\n\xff\x00")
+        try:
+            paramset.check_params(d + "/params.json.new", current, doc["version"])
+        except Refused as e:      # on the unix port the test CA above is no certificate: refused for that
+            assert "host.ca" in str(e), str(e)
+    finally:
+        rmtree(d)
+
+
+def _root():
+    from fwtest import ROOT
+    return ROOT

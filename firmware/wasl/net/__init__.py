@@ -77,13 +77,26 @@ class Links:
         c = self.cur
         if c is not None and self.alive() and (c == self.order[0] or ticks_diff(self.back, now) > 0):
             if c == "wifi":
-                r = self.hw.wlan.status("rssi")     # dBm
-                self.bars = (r >= -85) + (r >= -75) + (r >= -65) + (r >= -55)
+                try:
+                    r = self.hw.wlan.status("rssi")     # dBm; OSError once the association is lost
+                    self.bars = (r >= -85) + (r >= -75) + (r >= -65) + (r >= -55)
+                except OSError:
+                    self.bars = 0
             return
         await self._run("check")
 
     async def _run(self, what):
+        """wasl.net.switch's `what`. A radio or modem that fails in a way the switch did not expect
+        (an OSError from the driver, no memory to load it) leaves the terminal without a link, which
+        the next check tries again: never a crash at idle or in the middle of a transaction."""
         try:
             return await getattr(__import__("wasl.net.switch", None, None, (what,)), what)(self)
+        except Exception as e:
+            from wasl import log
+
+            log.error("net", "link %s failed: %r", what, e)
+            self.cur = None
+            self.ppp = None
+            return False
         finally:
             unload("wasl.net.switch")

@@ -28,6 +28,23 @@ def check_emv(path):
         raise Refused("tms_bad_document", "emv.json: no usable list of AIDs")
 
 
+def _check_ca(pm, der):
+    """The acquirer CA must load into a TLS context, as boot will load it: a set whose certificate does
+    not parse would otherwise be committed and leave the terminal unable to boot (and so unable to call
+    the TMS again)."""
+    try:
+        import tls
+    except ImportError:          # CPython: no native tls module
+        return
+    ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
+    try:
+        ctx.load_verify_locations(der)
+    except (ValueError, OSError) as e:
+        raise pm.ParamError("host.ca", "parameter host.ca is not a certificate the terminal can load (%s)" % e)
+    finally:
+        ctx = None
+
+
 def check_params(path, current, version):
     """The same checker as at boot (wasl.params) over the new document: a ParamError names the
     parameter. The version must be the manifest's and newer than the running one."""
@@ -40,6 +57,10 @@ def check_params(path, current, version):
         except (ValueError, MemoryError, RuntimeError):
             raise pm.ParamError("params.json", "parameter file is not valid JSON")
         p = pm.parse(doc)
+        if p.receipt_logo:      # the logo must already be on the terminal: a set cannot bring it
+            root = path.rsplit("/", 1)[0] if "/" in path else ""
+            pm._logo((root + "/" if root else "") + p.receipt_logo)
+        _check_ca(pm, p.host_ca)
     except pm.ParamError as e:
         raise Refused("tms_bad_params", "%s: %s" % (e.param, e))
     finally:

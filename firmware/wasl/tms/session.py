@@ -219,10 +219,16 @@ async def _params(term, server, root, pub, headers):
 
 async def _activate(term, rec):
     ui = term.ui
-    slot.activate(term.hw.storage_root, rec["slot"], rec["v"])
+    root = term.hw.storage_root
     from wasl.tms.signed import remove
 
-    remove(_p(term.hw.storage_root, "update.json"))
+    if slot.state(root).get("run") == rec["slot"]:
+        # activated already, and the power went before update.json was removed: activating again would
+        # make the running slot its own fall-back
+        remove(_p(root, "update.json"))
+        return False
+    slot.activate(root, rec["slot"], rec["v"])
+    remove(_p(root, "update.json"))
     log.info("update", "software %s activated in slot %s: restart on trial", rec["v"], rec["slot"])
     ui.state("restart")
     ui.show(ui.t("tms"), ui.t("tms_restart"), rec["v"], "", align="c")

@@ -321,8 +321,8 @@ def _print(term, pr, lines):
             from wasl.drivers.escpos_raster import Raster
 
             Raster(term.hw.printer.uart).logo(logo)
-        except (OSError, ValueError) as e:
-            log.warn("print", "receipt logo not printed: %s", e)
+        except (OSError, ValueError, MemoryError) as e:   # the receipt still prints, without it
+            log.warn("print", "receipt logo not printed: %r", e)
         finally:
             Raster = None
             unload(*loaded)
