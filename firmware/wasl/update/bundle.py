@@ -76,10 +76,10 @@ async def start(server, root, pub, headers, offered):
             v = head[1] if len(head) == 2 and head[0] == "wasl-software" else None
             if vtuple(v) is None:
                 raise Refused("tms_bad_document", "software manifest: bad version")
-            if v != offered:         # else every status call would start the download again
-                raise Refused("tms_bad_document", "software manifest of %s, %s offered" % (v, offered))
             if vtuple(v) <= vtuple(VERSION):
                 raise Refused("tms_old_version", "software %s, terminal runs %s" % (v, VERSION))
+            if v != offered:         # else every status call would start the download again
+                raise Refused("tms_bad_document", "software manifest of %s, %s offered" % (v, offered))
             if v == state(root).get("bad"):
                 raise Refused("tms_old_version", "software %s was rolled back" % v)
             while True:
