@@ -8,6 +8,7 @@ import threading
 import time
 
 from tools.acqsim.ledger import Ledger
+from tools.scenario import free_port
 from tools.simlink import AcqSim, Firmware, journal_state, load_cards
 
 CARDS = load_cards()
@@ -173,17 +174,9 @@ def test_ntp_server_silent_leaves_the_clock(tmp_path):
         s.close()
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def test_secondary_host_when_the_primary_cannot_be_reached(tmp_path):
     with AcqSim(tmp_path / "acq") as acq:
-        host = {"port": _free_port(), "address2": "127.0.0.1", "port2": acq.port}
+        host = {"port": free_port(), "address2": "127.0.0.1", "port2": acq.port}
         with Firmware(tmp_path / "term", acq=acq, params={"language": "en", "host": host}) as fw:
             fw.wait_state("idle")
             sale(fw, "1000", receipts=2)

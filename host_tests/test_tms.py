@@ -344,33 +344,30 @@ def test_partial_bundle_stays_dormant_then_resumes(sims):
         assert _booted(fw) == ["0.2.0"]
 
 
-def test_bundle_of_another_version_than_offered_is_refused(sims):
-    """A genuinely signed newer bundle served under another version's name: refused, else every status
-    call (which offers 0.3.0) would start the download of 0.2.0 again."""
+def _bundle_under_another_name(sims, built, served, screen, log):
+    """A genuinely signed bundle of version `built`, served as `served`: the call ends on `screen`, no
+    slot is written, and the log says `log`."""
     w, acq, tms = sims
-    tms.publish_software(store.make_bundle(str(w / "b"), "0.2.0"), "0.2.0")
-    os.rename(os.path.join(tms.state, "software", "0.2.0"), os.path.join(tms.state, "software", "0.3.0"))
+    tms.publish_software(store.make_bundle(str(w / "b"), built), built)
+    os.rename(os.path.join(tms.state, "software", built), os.path.join(tms.state, "software", served))
     fw = _terminal(w, acq, tms)
     with fw:
         fw.wait_state("idle", 20)
         state, text = _tms_call(fw)
-        assert state == "tms_error" and "INVALID DOCUMENT" in text, text
+        assert state == "tms_error" and screen in text, text
         assert _slot(fw) is None and not os.path.exists(os.path.join(fw.data_dir, "update.json"))
-    assert "software manifest of 0.2.0, 0.3.0 offered" in fw.log_text()
+    assert log in fw.log_text()
+
+
+def test_bundle_of_another_version_than_offered_is_refused(sims):
+    """Newer than the terminal but not the version offered: refused, else every status call (which
+    offers 0.3.0) would start the download of 0.2.0 again."""
+    _bundle_under_another_name(sims, "0.2.0", "0.3.0", "INVALID DOCUMENT", "software manifest of 0.2.0, 0.3.0 offered")
 
 
 def test_downgrade_bundle_is_refused(sims):
-    w, acq, tms = sims
-    # a genuinely signed old bundle, served under a newer version's name: the manifest tells
-    tms.publish_software(store.make_bundle(str(w / "b"), "0.0.9"), "0.0.9")
-    os.rename(os.path.join(tms.state, "software", "0.0.9"), os.path.join(tms.state, "software", "0.3.0"))
-    fw = _terminal(w, acq, tms)
-    with fw:
-        fw.wait_state("idle", 20)
-        state, text = _tms_call(fw)
-        assert state == "tms_error" and "OLD VERSION" in text, text
-        assert _slot(fw) is None and not os.path.exists(os.path.join(fw.data_dir, "update.json"))
-    assert "software 0.0.9, terminal runs 0.1.0" in fw.log_text()
+    """An old bundle served under a newer version's name: the manifest tells."""
+    _bundle_under_another_name(sims, "0.0.9", "0.3.0", "OLD VERSION", "software 0.0.9, terminal runs 0.1.0")
 
 
 def test_bundle_that_crashes_at_boot_is_rolled_back(sims):

@@ -67,6 +67,22 @@ def last_heaps(path):
     return out
 
 
+def approved_sale(params, env=None):
+    """One approved swiped sale of 125,00 DZD on the desktop terminal, both copies printed: (the stopped
+    Firmware with its receipts, the journal's state read back at idle)."""
+    with tempfile.TemporaryDirectory(prefix="wasl-bench-") as tmp, AcqSim(os.path.join(tmp, "acq")) as acq, \
+            Firmware(os.path.join(tmp, "term"), acq=acq, env=env, params=params) as fw:
+        fw.wait_state("idle", 20)
+        fw.keys("12500", "OK")
+        fw.wait_state("card")
+        fw.card(load_cards()["visa_ok"])
+        fw.wait_state("copy_prompt", 30)
+        fw.key("OK")
+        fw.wait_receipts(2, 30)
+        fw.wait_state("idle", 20, since=1)
+        return fw, journal_state(os.path.join(tmp, "term"))
+
+
 class Bench:
     def __init__(self, quick):
         self.quick = quick
@@ -322,17 +338,7 @@ class Bench:
 
     # 4. receipts -------------------------------------------------------------------------------------
     def receipt(self):
-        with tempfile.TemporaryDirectory(prefix="wasl-bench-") as tmp, AcqSim(os.path.join(tmp, "acq")) as acq, \
-                Firmware(os.path.join(tmp, "term"), acq=acq, params={"language": "en"}) as fw:
-            fw.wait_state("idle", 20)
-            fw.keys("12500", "OK")
-            fw.wait_state("card")
-            fw.card(load_cards()["visa_ok"])
-            fw.wait_state("copy_prompt", 30)
-            fw.key("OK")
-            fw.wait_receipts(2, 20)
-            fw.wait_state("idle", 20, since=1)
-            journal = journal_state(os.path.join(tmp, "term"))
+        fw, journal = approved_sale({"language": "en"})
         self.row("receipt", "Journal bytes written per approved sale",
                  "%d B in %d records" % (journal["journal_bytes"], len(journal["records"])))
         for i, copy in enumerate(("merchant", "customer")):
@@ -346,22 +352,12 @@ class Bench:
         (the Arabic lines as GS v 0 raster, the fallback)."""
         sizes = {}
         for mode, env in (("text", {"WASL_PRINTER_CP864": "37"}), ("bitmap", {})):
-            with tempfile.TemporaryDirectory(prefix="wasl-bench-") as tmp, \
-                    AcqSim(os.path.join(tmp, "acq")) as acq, \
-                    Firmware(os.path.join(tmp, "term"), acq=acq, env=env,
-                             params={"language": "fr", "receipt": {"bilingual": True}}) as fw:
-                fw.wait_state("idle", 20)
-                fw.keys("12500", "OK")
-                fw.wait_state("card")
-                fw.card(load_cards()["visa_ok"])
-                fw.wait_state("copy_prompt", 30)
-                fw.key("OK")
-                fw.wait_receipts(2, 30)
-                rec = fw.receipts[1]
-                raw = bytes(rec["escpos"])
-                if rec["unknown_commands"] or (b"\x1dv0" in raw) != (mode == "bitmap"):
-                    raise RuntimeError("bilingual %s receipt printed wrongly" % mode)
-                sizes[mode] = len(raw)
+            fw, _ = approved_sale({"language": "fr", "receipt": {"bilingual": True}}, env)
+            rec = fw.receipts[1]
+            raw = bytes(rec["escpos"])
+            if rec["unknown_commands"] or (b"\x1dv0" in raw) != (mode == "bitmap"):
+                raise RuntimeError("bilingual %s receipt printed wrongly" % mode)
+            sizes[mode] = len(raw)
         for mode, what in (("text", "text mode, Arabic lines in CP864"),
                            ("bitmap", "bitmap mode, Arabic lines as GS v 0 raster")):
             n = sizes[mode]
