@@ -6,7 +6,8 @@ interned names (count, bytes, the longest) and the resident modules with what ea
 The scenario runs from the ROMFS image in a large heap (nothing fails for lack of memory, so every state
 is reached); the board (boards/sim/heapmap.py, loaded only when WASL_HEAPMAP is set) prints the port's own
 tables at the chosen states. Module costs are measured in a fresh interpreter that imports the resident
-modules one by one: bytes of objects (code, functions, dicts, classes) and, apart, bytes of names interned.
+modules one by one: bytes of objects (functions, dicts, classes, constants) and, apart, bytes of the
+name-pool entries they add (a name's characters stay in the image: the heap holds its pool entry).
 The live heap excludes the ROMFS image the unix port holds in its heap (a device maps it from flash).
 docs/heap.md explains the figures and how they were used.
 """
@@ -148,7 +149,7 @@ def module_costs(modules, image):
     for line in res.stdout.splitlines():
         m = _POOL.match(line)
         if m:
-            total = int(m.group(4))
+            total = int(m.group(4)) - int(m.group(3))   # the pools' heap bytes; the characters stay in the image
             if before is not None and rows and rows[-1][2] is None:
                 name, alloc, _ = rows[-1]
                 rows[-1] = (name, alloc - (total - before), total - before)
@@ -184,17 +185,18 @@ def main(argv=None):
         names, pools, mem = parse_dump(dumps.get(state, []))
         live = maps[state]["alloc"] - held
         print("\nAt %s: %d bytes live" % (state, live))
-        print("  interned names: %(names)d in %(pools)d pools, %(total_bytes)d bytes "
-              "(%(string_bytes)d of them characters)" % pools)
+        pools["pool_bytes"] = pools["total_bytes"] - pools["string_bytes"]
+        print("  interned names: %(names)d in %(pools)d pools, %(pool_bytes)d bytes of pool entries "
+              "(+ %(string_bytes)d characters, most of them read in place from the image)" % pools)
         paths = [n for n in names if n.endswith(".mpy")]
-        print("  of which module file names (__file__): %d, %d characters" % (len(paths), sum(map(len, paths))))
+        print("  of which module file names (__file__): %d" % len(paths))
         if a.names:
             print("  " + " ".join(names))
         print("  the port's summary: " + " | ".join(line.strip() for line in mem.splitlines()))
         modules = leaves_first([m for m in maps[state]["modules"].split()
                                 if m not in ("__main__", "romboot", "heapmap", "wasl.boot")])
         rows = module_costs(modules, image)
-        print("  resident modules, imported in turn in a fresh interpreter (bytes of objects / of names):")
+        print("  resident modules, imported in turn in a fresh interpreter (bytes of objects / of name-pool entries):")
         for name, objs, qbytes in sorted(rows, key=lambda r: -r[1]):
             print("    %-30s %6d %6d" % (name, objs, qbytes or 0))
         print("    %-30s %6d %6d" % ("total", sum(r[1] for r in rows), sum(r[2] or 0 for r in rows)))
