@@ -10,7 +10,7 @@ import os
 from fwtest import make_tmpdir, raises, rmtree, write_text
 from wasl.host.link import LinkError
 from wasl.tms import ecdsa, http, paramset
-from wasl.tms.signed import Refused, verify
+from wasl.tms.signed import Refused, StorageError, _Appender, verify
 from wasl.update import bundle, slot
 
 # signed by cryptography's ECDSA (P-256, SHA-256) with the private key 0xC0FFEE1234567890
@@ -108,6 +108,21 @@ def test_http_chunked_body_to_a_sink():
     assert r.status == 206 and r.length == 7 and bytes(got) == b"abcdefg" and r.body is None
 
 
+def test_a_storage_failure_while_receiving_is_not_a_link_error():
+    """A full or failing flash under a download is the storage's fault: StorageError goes through the
+    HTTP client untouched (a LinkError would count against the link and name the wrong culprit)."""
+
+    class FullFile:
+        def write(self, mv):
+            raise OSError(28)       # ENOSPC
+
+    e = raises(StorageError, _Appender(FullFile()).write, memoryview(b"abc"))
+    assert "28" in str(e), str(e)
+    assert not isinstance(e, (OSError, ValueError, LinkError))   # what http.Server.request converts
+    raises(StorageError, _ask, [b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"],
+               sink=_Appender(FullFile()))
+
+
 def test_http_body_until_close():
     r, _ = _ask([b"HTTP/1.0 200 OK\r\n\r\nall of it", b" and more"])
     assert r.body == b"all of it and more"
@@ -180,14 +195,21 @@ def test_parameter_commit_survives_a_power_cut_at_every_step():
                 pass                # staged only: the power fails before the commit
             else:
                 try:
-                    paramset.commit(d, ["params.json", "emv.json"], cut)
+                    paramset.commit(d, ["params.json", "emv.json"], 7, cut)
                 except Cut:
                     pass
             slot.finish_params(d)   # the next boot
             p, e = _read(d, "params.json")["v"], _read(d, "emv.json")["e"]
             assert (p, e) in (("old", "old"), ("new", "new")), (at, p, e)
             assert (p == "new") == (at >= 2), (at, p)
-            assert sorted(os.listdir(d)) == ["emv.json", "params.json"], (at, os.listdir(d))
+            if at >= 2:             # the new set, on trial, the old one kept aside
+                assert sorted(os.listdir(d)) == ["emv.json", "emv.json.prev", "params.json",
+                                                 "params.json.prev", "params.trial"], (at, os.listdir(d))
+                assert _read(d, "params.json.prev") == {"v": "old"}
+                assert slot.state(d, slot.PTRIAL) == {"st": "trial", "v": 7, "names": ["params.json", "emv.json"],
+                                                      "prev": ["params.json", "emv.json"]}
+            else:
+                assert sorted(os.listdir(d)) == ["emv.json", "params.json"], (at, os.listdir(d))
         finally:
             rmtree(d)
 
@@ -201,6 +223,48 @@ def test_uncommitted_new_files_are_dropped_at_boot():
         assert _read(d, "params.json") == {"v": "old"} and os.listdir(d) == ["params.json"]
     finally:
         rmtree(d)
+
+
+def _boot(d):
+    slot.finish_params(d)
+    slot.params_trial(d)
+
+
+def test_parameter_set_confirmed_at_idle_stays():
+    d = make_tmpdir("ptrial")
+    try:
+        write_text(d + "/params.json", '{"v": "old"}')
+        _stage(d, "new")
+        paramset.commit(d, ["params.json", "emv.json"], 8)
+        _boot(d)
+        assert slot.state(d, slot.PTRIAL)["st"] == "boot"
+        assert slot.confirm_params(d) == 8 and slot.confirm_params(d) is None
+        _boot(d)
+        assert _read(d, "params.json") == {"v": "new"} and _read(d, "emv.json") == {"e": "new"}
+        assert sorted(os.listdir(d)) == ["emv.json", "params.json"]
+    finally:
+        rmtree(d)
+
+
+def test_parameter_set_that_never_reaches_idle_is_rolled_back():
+    for cut_in_roll_back in (False, True):
+        d = make_tmpdir("prollback")
+        try:
+            write_text(d + "/params.json", '{"v": "old"}')    # no emv.json before: the set brings one
+            _stage(d, "new")
+            paramset.commit(d, ["params.json", "emv.json"], 9)
+            _boot(d)                # boots on the new set ... and never reaches idle
+            if cut_in_roll_back:    # the power fails after the first file came back
+                os.rename(d + "/params.json.prev", d + "/params.json")
+            _boot(d)
+            assert _read(d, "params.json") == {"v": "old"}
+            assert sorted(os.listdir(d)) == ["params.json", "params.trial"], os.listdir(d)
+            assert slot.state(d, slot.PTRIAL) == {"st": "bad", "v": 9}
+            assert slot.confirm_params(d) is None
+            _boot(d)                # the old set boots from now on
+            assert _read(d, "params.json") == {"v": "old"} and slot.state(d, slot.PTRIAL)["st"] == "bad"
+        finally:
+            rmtree(d)
 
 
 # ---- slots ---------------------------------------------------------------------------------------------
@@ -268,3 +332,58 @@ def test_parameter_set_naming_a_logo_the_terminal_lacks_is_refused():
 def _root():
     from fwtest import ROOT
     return ROOT
+
+
+# ---- a complete download is verified a file per slice, and resumes --------------------------------------
+
+def _downloaded(d, files):
+    """A slot "b" holding every file of its manifest, its record past the last file to fetch."""
+    os.mkdir(d + "/app")
+    os.mkdir(d + "/app/b")
+    lines = ["wasl-software 0.2.0"]
+    for name, data in files:
+        with open(d + "/app/b/" + name, "wb") as f:
+            f.write(data)
+        lines.append("%s %d %s" % (binascii.hexlify(hashlib.sha256(data).digest()).decode(), len(data), name))
+    write_text(d + "/app/b.man", "\n".join(lines) + "\n")
+    return {"v": "0.2.0", "slot": "b", "st": "dl", "i": len(files)}
+
+
+def _stop_after(n):
+    left = [n]
+
+    def more():
+        left[0] -= 1
+        return left[0] >= 0
+    return more
+
+
+def test_verification_runs_a_file_per_slice_and_resumes():
+    files = [("f%d.mpy" % i, bytes([i]) * (100 + i)) for i in range(3)]
+    d = make_tmpdir("verify")
+    try:
+        rec = _downloaded(d, files)
+        # a key pressed after the first file: the slice ends, the hashing point is saved
+        assert asyncio.run(bundle.step(None, d, rec, None, _stop_after(0))) is False
+        assert rec["h"] == 1 and rec["st"] == "dl" and bundle.progress(d)["h"] == 1
+        assert asyncio.run(bundle.step(None, d, rec, None, _stop_after(0))) is False
+        assert rec["h"] == 2
+        assert asyncio.run(bundle.step(None, d, rec, None, _stop_after(9))) is True
+        assert rec["st"] == "ready" and bundle.progress(d)["st"] == "ready"
+    finally:
+        rmtree(d)
+
+
+def test_verification_resumed_still_refuses_a_bad_file():
+    files = [("f%d.mpy" % i, bytes([i]) * 64) for i in range(3)]
+    d = make_tmpdir("verifybad")
+    try:
+        rec = _downloaded(d, files)
+        assert asyncio.run(bundle.step(None, d, rec, None, _stop_after(0))) is False
+        with open(d + "/app/b/f2.mpy", "wb") as f:     # changed after the manifest: not what was signed
+            f.write(b"\x02" * 63 + b"\x00")
+        e = raises(Refused, lambda: asyncio.run(bundle.step(None, d, rec, None, _stop_after(9))))
+        assert "f2.mpy" in str(e), str(e)
+        assert bundle.progress(d) is None and "b.man" not in os.listdir(d + "/app")   # abandoned
+    finally:
+        rmtree(d)

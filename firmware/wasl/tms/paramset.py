@@ -2,16 +2,20 @@
 # emv.json (optional), each downloaded to "<name>.new" and checked (hash, then the same checker as at
 # boot, a version newer than the terminal's, the terminal's own ID), then committed:
 #   1. the .new files are complete and synced;
-#   2. the commit record "params.commit" (the names) is written atomically: from here the new set wins;
-#   3. each .new is renamed over its file; 4. the record is removed.
+#   2. the commit record "params.commit" (the names, the version) is written atomically: from here the
+#      new set wins;
+#   3. each .new is renamed over its file, the set is put on trial; 4. the record is removed.
 # A power cut before 2 leaves the old set (the .new files are dropped at the next boot); after 2, the
 # boot finishes the renames (wasl.update.slot.finish_params). Either the old set or the new one.
+# The files replaced are kept as <name>.prev until the terminal reaches its idle screen on the new set:
+# a set that passes every check here but does not get there is rolled back at the next boot
+# (wasl.update.slot.params_trial), and refused when offered again.
 import json
 
 from wasl.tms.signed import Refused, fetch_part, file_sha256, load, remove, save, size, sync, verify
 
-NAMES = ("params.json", "emv.json")
-COMMIT = "params.commit"
+from wasl.update.slot import COMMIT, NAMES, finish_params
+
 _MAX_FILE = 16384
 
 
@@ -117,36 +121,31 @@ def discard(root):
         remove(_path(root, name) + ".new")
 
 
-def commit(root, names, cut=None):
-    """Steps 2-4 above. `cut(step)` is the power-cut tests' hook."""
+def _copy(src, dst):
+    """src into dst, 512 bytes at a time, flushed."""
+    buf = bytearray(512)
+    mv = memoryview(buf)
+    with open(src, "rb") as f, open(dst, "wb") as g:
+        while True:
+            n = f.readinto(buf)
+            if not n:
+                break
+            g.write(mv[:n])
+        g.flush()
+
+
+def commit(root, names, version, cut=None):
+    """Steps 1-4 above, the files replaced kept as <name>.prev for the trial boot (wasl.update.slot).
+    `cut(step)` is the power-cut tests' hook."""
+    prev = []
+    for name in names:
+        if size(_path(root, name)) >= 0:
+            _copy(_path(root, name), _path(root, name) + ".prev")
+            prev.append(name)
     sync()
     if cut:
         cut(1)
-    save(_path(root, COMMIT), list(names))
+    save(_path(root, COMMIT), {"names": list(names), "prev": prev, "v": version})
     if cut:
         cut(2)
-    finish(root, names, cut)
-
-
-def finish(root, names, cut=None):
-    import os
-
-    for name in names:
-        if size(_path(root, name) + ".new") >= 0:
-            os.rename(_path(root, name) + ".new", _path(root, name))
-            if cut:
-                cut(3)
-    sync()
-    remove(_path(root, COMMIT))
-    if cut:
-        cut(4)
-
-
-def recover(root):
-    """At boot: finish a commit the power cut interrupted, or drop a set that was never committed."""
-    names = load(_path(root, COMMIT))
-    if isinstance(names, list):
-        finish(root, [n for n in names if n in NAMES])
-    else:
-        remove(_path(root, COMMIT))
-        discard(root)
+    finish_params(root, cut)

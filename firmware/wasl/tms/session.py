@@ -16,7 +16,7 @@ import json
 from wasl import VERSION, log
 from wasl.events import ticks_add, ticks_diff, ticks_ms
 from wasl.host.link import LinkError
-from wasl.tms.signed import SIG_HEADER, Refused, load, save
+from wasl.tms.signed import SIG_HEADER, Refused, StorageError, load, save
 from wasl.update import slot
 
 STATE = "tms.json"
@@ -45,7 +45,7 @@ def _server(cfg):
                   cfg.get("timeout_s", 30))
 
 
-def status_report(term, st, sl, rec):
+def status_report(term, st, sl, rec, pt):
     """What the TMS learns of the terminal: versions, counters, errors. No card data, no key."""
     b = term.batch
     net = term.link.net                        # the link manager (wasl.net.Links), when the board has links
@@ -55,6 +55,7 @@ def status_report(term, st, sl, rec):
             "advices": len(b.advices), "reversal_pending": b.pending is not None,
             "keys": term.keys is not None, "calls": st.get("calls", 0), "fails": st.get("fails", 0),
             "last_error": st.get("err"), "rolled_back": sl.get("bad"), "rollbacks": sl.get("rb", 0),
+            "params_rolled_back": pt.get("v") if pt.get("st") == "bad" else None,
             "update": rec, "link": q}
 
 
@@ -91,6 +92,9 @@ async def _run(term, asked):
     v = slot.confirm(root)
     if v:
         log.info("update", "version %s reached the idle screen: kept", v)
+    v = slot.confirm_params(root)
+    if v:
+        log.info("tms", "parameters v%s reached the idle screen: kept", v)
     interval = term.params.tms_interval_s or 86400
     term.tms_due = now + _RETRY_S if term.params.tms_interval_s else 0
     from wasl.update import bundle
@@ -124,7 +128,7 @@ async def _run(term, asked):
         server = _server(cfg)
         if asked or due:
             st["calls"] = st.get("calls", 0) + 1
-            body = json.dumps(status_report(term, st, slot.state(root), rec)).encode()
+            body = json.dumps(status_report(term, st, slot.state(root), rec, slot.state(root, slot.PTRIAL))).encode()
             r = await server.request("POST", "/v1/status", headers, body, limit=1024)
             try:
                 offer = json.loads(r.body)
@@ -174,7 +178,7 @@ async def _run(term, asked):
         log.warn("tms", "refused: %s", e.detail)
         outcome = e.key
         st["next"] = now + interval      # the same document would be refused again
-    except (OSError, MemoryError) as e:   # the storage full or failing, the heap too small: next time
+    except (OSError, MemoryError, StorageError) as e:   # the storage full or failing, the heap too small
         st["fails"] = st.get("fails", 0) + 1
         st["err"] = "error %r" % (e,)
         log.exception("tms", "call failed", e)
@@ -212,8 +216,10 @@ async def _params(term, server, root, pub, headers):
     m = paramset.manifest(pub, r.body, r.headers.get(SIG_HEADER))
     if m["version"] <= term.params.version:
         raise Refused("tms_old_version", "parameters v%d, terminal has v%d" % (m["version"], term.params.version))
+    if slot.state(root, slot.PTRIAL) == {"st": "bad", "v": m["version"]}:
+        raise Refused("tms_bad_params", "parameters v%d were rolled back at boot" % m["version"])
     await paramset.download(server, root, m, headers, term.params)
-    paramset.commit(root, [f[0] for f in m["files"]])
+    paramset.commit(root, [f[0] for f in m["files"]], m["version"])
     log.info("tms", "parameters v%d applied: restart", m["version"])
 
 

@@ -25,6 +25,12 @@ class Refused(Exception):
         self.detail = detail or key
 
 
+class StorageError(Exception):
+    """Writing what the TMS sent into the terminal's storage failed (full, worn out): the storage's
+    fault, not the link's. Not an OSError, so that the HTTP client does not take it for a socket
+    error (wasl.tms.session reports it as a failed call, retried later)."""
+
+
 def sync():
     """Flush the file system to the flash where the port can (os.sync on the ESP32's VFS)."""
     s = getattr(os, "sync", None)
@@ -164,7 +170,10 @@ class _Appender:
         self.h = h
 
     def write(self, mv):
-        self.f.write(mv)
+        try:
+            self.f.write(mv)
+        except OSError as e:
+            raise StorageError("storage write failed: %r" % (e,))
         if self.h is not None:
             self.h.update(mv)
 

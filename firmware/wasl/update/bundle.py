@@ -5,8 +5,10 @@
 # bundle that passes is "ready" and stays dormant until wasl.tms.session activates it at a quiet
 # moment. A bad signature, a bad hash, or a version not newer than the running one is refused.
 #
-# update.json: {"v": version, "slot": "a" | "b", "st": "dl" | "ready", "i": next file to fetch}
+# update.json: {"v": version, "slot": "a" | "b", "st": "dl" | "ready", "i": next file to fetch,
+#               "h": next file to hash once all are fetched}
 from wasl import VERSION
+from wasl.events import sleep_ms
 from wasl.tms.signed import Refused, check_entry, check_signature, fetch_part, fetch_signed, file_sha256, \
     load, makedirs, remove, rmtree, save, size
 from wasl.update.slot import state
@@ -134,16 +136,27 @@ async def step(server, root, rec, headers, more):
                 if not more():
                     return False
             i += 1
+    # complete: every file read back and hashed, one file per turn of the event loop (the keypad and the
+    # watchdog run between files), in the same slices as the download; "h" is the next file to hash
     bad = None
-    with open(d + ".man") as f:             # complete: every file read back and hashed
+    i = 0
+    with open(d + ".man") as f:
         f.readline()
         while bad is None:
             e = _entry(f)
             if e is None:
                 break
-            path = d + "/" + e[0]
-            if size(path) != e[1] or file_sha256(path) != e[2]:
-                bad = e[0]
+            if i >= rec.get("h", 0):
+                path = d + "/" + e[0]
+                if size(path) != e[1] or file_sha256(path) != e[2]:
+                    bad = e[0]
+                    break
+                rec["h"] = i + 1
+                await sleep_ms(0)
+                if not more():
+                    save(_p(root, FILE), rec)
+                    return False
+            i += 1
     if bad:
         abandon(root)
         raise Refused("tms_bad_hash", "software %s: %s does not match its manifest" % (rec["v"], bad))
