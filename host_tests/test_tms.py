@@ -164,6 +164,40 @@ def test_call_and_sale_within_the_heap_budget_from_romfs(sims):
     assert "MemoryError" not in open(os.path.join(fw.data_dir, "firmware.log")).read()
 
 
+def test_parameters_that_do_not_reach_idle_are_rolled_back(sims):
+    """A set that passes every check at the call but cannot boot: here its logo, present when the set was
+    checked, is gone at the restart. The terminal does not reach idle on it; at the next start the
+    previous set comes back, the TMS is told, and the same version is not taken again."""
+    w, acq, tms = sims
+    fw = _terminal(w, acq, tms)
+    logo = os.path.join(fw.data_dir, "logo.pbm")
+    os.makedirs(fw.data_dir, exist_ok=True)
+    shutil.copy(os.path.join(store.ROOT, "host_tests", "fixtures", "wasl-logo.pbm"), logo)
+    tms.publish_params(_v2(fw, receipt={"logo": "logo.pbm"}))
+    with fw:
+        fw.wait_state("restart", 30)        # applied on the first visit to idle
+        _wait_reset(fw)
+    assert _on_disk(fw)["version"] == 2
+    os.remove(logo)
+    fw = _reboot(fw, acq)
+    with fw:                                # v2 cannot boot without its logo
+        fw.wait_state("error", 20)
+        fw.wait_screen("receipt.logo", 5)
+    fw = _reboot(fw, acq)                   # switched off and on again
+    with fw:
+        fw.wait_state("idle", 20)
+        assert _on_disk(fw) == fw.params    # the previous set, v1
+        fw.wait_screen(fw.params["merchant_name"], 5)
+        state, text = _tms_call(fw)         # v2 is still offered: refused
+        assert state == "tms_error" and "INVALID PARAMETERS" in text, text
+        assert _on_disk(fw)["version"] == 1
+        _sale(fw)
+    log = fw.log_text()
+    assert "parameters v2 did not reach idle: previous set restored" in log and "rolled back at boot" in log
+    assert tms.reports()[-1]["params_rolled_back"] == 2 and tms.reports()[-1]["params"] == 1
+    assert sorted(f for f in os.listdir(fw.data_dir) if "params" in f) == ["params.json", "params.trial"]
+
+
 @pytest.mark.parametrize("bad, message", [
     ({"terminal_id": "SHORT"}, "INVALID PARAMETERS"),            # the boot checker's refusal
     ({"host": {"address": "127.0.0.1"}}, "INVALID PARAMETERS"),   # host.port etc. missing
