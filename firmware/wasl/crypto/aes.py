@@ -6,9 +6,14 @@
 # operation and drop it at once.
 import cryptolib
 
-ECB = 1
-CBC = 2
-BLOCK = 16
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+_ECB = const(1)     # cryptolib's modes
+_CBC = const(2)
 
 
 def check_key(key):
@@ -17,25 +22,21 @@ def check_key(key):
         raise ValueError("AES key of %d bytes: 16 or 32 (cryptolib has no AES-192)" % n)
 
 
-def _check_data(data):
-    if len(data) % BLOCK:
-        raise ValueError("AES data of %d bytes: not a multiple of 16" % len(data))
-
-
 def ecb(key):
     """A cryptolib ECB object (encrypt OR decrypt, whole blocks)."""
     check_key(key)
-    return cryptolib.aes(key, ECB)
+    return cryptolib.aes(key, _ECB)
 
 
 def cbc(key, iv):
     """A cryptolib CBC object; it chains across calls."""
     check_key(key)
-    return cryptolib.aes(key, CBC, iv)
+    return cryptolib.aes(key, _CBC, iv)
 
 
 def _out(data, out):
-    _check_data(data)
+    if len(data) % 16:
+        raise ValueError("AES data of %d bytes: not a multiple of 16" % len(data))
     return bytearray(len(data)) if out is None else out
 
 

@@ -6,8 +6,14 @@ import cryptolib
 from wasl.crypto.aes import check_key
 from wasl.crypto.util import wipe
 
-_RB16 = 0x87   # SP 800-38B R_128
-_RB8 = 0x1B    # SP 800-38B R_64
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+_RB16 = const(0x87)   # SP 800-38B R_128
+_RB8 = const(0x1B)    # SP 800-38B R_64
 
 
 def _dbl(b, rb):
@@ -40,7 +46,6 @@ def _last_block(msg, n, bs, k, t):
     return False
 
 
-_Z16 = bytes(16)
 _CHUNK = bytearray(128)   # CBC output of the blocks before the last (not secret: discarded)
 _KS = bytearray(16)       # subkey (wiped after use)
 _LAST = bytearray(16)     # the last block XOR its subkey (wiped after use)
@@ -63,7 +68,7 @@ def aes_cmac(key, msg, out=None):
         for i in range(16):
             t[i] ^= k[i]
     wipe(k)
-    c = cryptolib.aes(key, 2, _Z16)
+    c = cryptolib.aes(key, 2, bytes(16))   # CBC, zero IV
     full = 16 * ((n - 1) // 16) if n else 0    # bytes before the last block
     if full:
         mv = memoryview(msg)

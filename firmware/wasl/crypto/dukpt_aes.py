@@ -22,30 +22,28 @@ except ImportError:  # CPython
 from wasl.crypto import aes
 from wasl.crypto.util import Persistent, count_one_bits, get_u32, hexu, put_u32, wipe
 
-# Key types: the algorithm indicator of the derivation data (X9.24-3 6.2.2, 6.3.2)
-KEY_2TDEA = const(0)
-KEY_3TDEA = const(1)
-KEY_AES128 = const(2)
-KEY_AES192 = const(3)
-KEY_AES256 = const(4)
-_KEY_BYTES = b"\x10\x18\x10\x18\x20"
-_KEY_NAMES = ("2TDEA", "3TDEA", "AES-128", "AES-192", "AES-256")
+# Key types: the algorithm indicator of the derivation data (X9.24-3 6.2.2, 6.3.2), and key usage
+# indicators (6.3.2): those the terminal uses, private (no RAM). The whole tables, public, are in
+# dukpt_aes_host.py: dukpt_aes.KEY_AES128, dukpt_aes.USAGE_PIN_ENCRYPTION... find them there.
+_KEY_AES128 = const(2)
+_KEY_AES192 = const(3)
+_KEY_AES256 = const(4)
+_KEY_BYTES = const(b"\x10\x18\x10\x18\x20")     # by key type: 2TDEA, 3TDEA, AES-128, AES-192, AES-256
+_KEY_NAMES = const(("2TDEA", "3TDEA", "AES-128", "AES-192", "AES-256"))
 
-# Key usage indicators (X9.24-3 6.3.2)
-USAGE_KEY_ENCRYPTION = const(0x0002)
-USAGE_PIN_ENCRYPTION = const(0x1000)
-USAGE_MAC_GENERATION = const(0x2000)
-USAGE_MAC_VERIFICATION = const(0x2001)
-USAGE_MAC_BOTH_WAYS = const(0x2002)
-USAGE_DATA_ENCRYPT = const(0x3000)
-USAGE_DATA_DECRYPT = const(0x3001)
-USAGE_DATA_BOTH_WAYS = const(0x3002)
-USAGE_KEY_DERIVATION = const(0x8000)
-USAGE_KEY_DERIVATION_INITIAL_KEY = const(0x8001)
+_USAGE_PIN_ENCRYPTION = const(0x1000)
+_USAGE_MAC_GENERATION = const(0x2000)
+_USAGE_MAC_VERIFICATION = const(0x2001)
+_USAGE_DATA_ENCRYPT = const(0x3000)
+_USAGE_KEY_DERIVATION = const(0x8000)
+_USAGE_KEY_DERIVATION_INITIAL_KEY = const(0x8001)
+# The working keys of one transaction (usage, key type), in the order wasl.crypto.txnkeys.TxnKeys holds them
+TXN_KEYS = const(((_USAGE_PIN_ENCRYPTION, _KEY_AES128), (_USAGE_MAC_GENERATION, _KEY_AES128),
+                  (_USAGE_MAC_VERIFICATION, _KEY_AES128), (_USAGE_DATA_ENCRYPT, _KEY_AES128)))
 
-NUM_REG = const(32)    # intermediate derivation key registers = counter bits
-MAX_WORK = const(16)   # most one bits a valid transaction counter has
-KSN_LEN = const(12)
+_NUM_REG = const(32)   # intermediate derivation key registers = counter bits
+_MAX_WORK = const(16)  # most one bits a valid transaction counter has
+_KSN_LEN = const(12)
 _STATE_HEAD = const(19)
 
 _BLK = bytearray(16)   # one derivation block (key material: zeroed after use)
@@ -59,10 +57,6 @@ class DukptExhausted(DukptError):
     """The transaction counter has no valid value left: the terminal needs a new initial key."""
 
 
-def key_bytes(key_type):
-    return _KEY_BYTES[key_type]
-
-
 def key_name(key_type):
     return _KEY_NAMES[key_type]
 
@@ -70,14 +64,10 @@ def key_name(key_type):
 def _aes_type(key):
     n = len(key)
     if n == 16:
-        return KEY_AES128
+        return _KEY_AES128
     if n == 32:
-        return KEY_AES256
+        return _KEY_AES256
     raise DukptError("AES DUKPT key of %d bytes: AES-128 or AES-256 (no AES-192 in cryptolib)" % n)
-
-
-def counter_valid(counter):
-    return 0 < counter <= 0xFFFFFFFF and count_one_bits(counter) <= MAX_WORK
 
 
 def derivation_data(usage, key_type, initial_key_id, counter, out):
@@ -92,7 +82,7 @@ def derivation_data(usage, key_type, initial_key_id, counter, out):
     out[5] = key_type
     out[6] = bits >> 8
     out[7] = bits & 0xFF
-    if usage == USAGE_KEY_DERIVATION_INITIAL_KEY:
+    if usage == _USAGE_KEY_DERIVATION_INITIAL_KEY:
         for i in range(8):
             out[8 + i] = initial_key_id[i]
     else:
@@ -124,48 +114,22 @@ def derive_key(derivation_key, key_type, data, out, e=None):
     return out
 
 
-def derive_initial_key(bdk, initial_key_id, out=None):
-    """Initial key from the BDK and the initial key ID (X9.24-3 6.3.1). Host side: the BDK never enters
-    the terminal; the key injection tool and the tests use this."""
-    kt = _aes_type(bdk)
-    if out is None:
-        out = bytearray(len(bdk))
-    dd = derivation_data(USAGE_KEY_DERIVATION_INITIAL_KEY, kt, initial_key_id, 0, bytearray(16))
-    return derive_key(bdk, kt, dd, out)
-
-
-def intermediate_derivation_key(initial_key, initial_key_id, counter, out=None):
-    """Receiving-side derivation of the intermediate derivation key of a transaction counter: from the
-    initial key, one derivation per one bit of the counter, most significant first (X9.24-3 6.1)."""
-    kt = _aes_type(initial_key)
-    if out is None:
-        out = bytearray(len(initial_key))
-    out[:] = initial_key
-    dd = bytearray(16)
-    wc = 0
-    for j in range(NUM_REG - 1, -1, -1):
-        if (counter >> j) & 1:
-            wc |= 1 << j
-            derive_key(out, kt, derivation_data(USAGE_KEY_DERIVATION, kt, initial_key_id, wc, dd), out)
-    return out
-
-
-def working_key(derivation_key, usage, key_type, initial_key_id, counter, out=None):
-    """A working key (PIN, MAC, data...) of the given type from an intermediate derivation key."""
-    _check_strength(key_type, len(derivation_key))
-    if out is None:
-        out = bytearray(_KEY_BYTES[key_type])
-    dd = derivation_data(usage, key_type, initial_key_id, counter, bytearray(16))
-    return derive_key(derivation_key, key_type, dd, out)
-
-
 def _check_strength(key_type, derivation_len):
-    if key_type == KEY_AES192:
+    if key_type == _KEY_AES192:
         raise DukptError("AES-192 working keys: not supported (cryptolib)")
-    if key_type < 0 or key_type > KEY_AES256:
+    if key_type < 0 or key_type > _KEY_AES256:
         raise DukptError("unknown key type %r" % key_type)
-    if key_type == KEY_AES256 and derivation_len < 32:
+    if key_type == _KEY_AES256 and derivation_len < 32:
         raise DukptError("an AES-256 working key needs an AES-256 derivation key")
+
+
+def __getattr__(name):
+    # The receiving side's derivations (derive_initial_key, intermediate_derivation_key, working_key,
+    # counter_valid: the host, the key injection tool and the tests) and the public tables of key types
+    # and usages are in dukpt_aes_host.py, found here too.
+    from wasl.crypto import dukpt_aes_host
+
+    return getattr(dukpt_aes_host, name)
 
 
 class AesDukpt(Persistent):
@@ -177,8 +141,8 @@ class AesDukpt(Persistent):
         self._klen = 0
         self._ikid = bytearray(8)
         self._counter = 0
-        self._regs = None               # NUM_REG x key length, register j at j * klen
-        self._in_use = bytearray(NUM_REG)
+        self._regs = None               # _NUM_REG x key length, register j at j * klen
+        self._in_use = bytearray(_NUM_REG)
         self._dd = bytearray(16)
         self._blob = None
 
@@ -205,10 +169,10 @@ class AesDukpt(Persistent):
 
     def _alloc(self, kt):
         k = _KEY_BYTES[kt]
-        if self._regs is None or len(self._regs) != NUM_REG * k:
+        if self._regs is None or len(self._regs) != _NUM_REG * k:
             self.erase()
-            self._regs = bytearray(NUM_REG * k)
-            self._blob = bytearray(_STATE_HEAD + NUM_REG * k)
+            self._regs = bytearray(_NUM_REG * k)
+            self._blob = bytearray(_STATE_HEAD + _NUM_REG * k)
         self._key_type = kt
         self._klen = k
 
@@ -222,8 +186,8 @@ class AesDukpt(Persistent):
         self._ikid[:] = initial_key_id
         dd = self._dd
         e = aes.ecb(initial_key)
-        for j in range(NUM_REG - 1, -1, -1):
-            derivation_data(USAGE_KEY_DERIVATION, kt, self._ikid, 1 << j, dd)
+        for j in range(_NUM_REG - 1, -1, -1):
+            derivation_data(_USAGE_KEY_DERIVATION, kt, self._ikid, 1 << j, dd)
             derive_key(None, kt, dd, self._reg(j), e)
             self._in_use[j] = 1
         self._counter = 1
@@ -231,7 +195,7 @@ class AesDukpt(Persistent):
 
     def _select(self):
         """Index of the register of the current counter's rightmost one bit; counters whose register is
-        empty (more than MAX_WORK one bits) are skipped as X9.24-3 requires."""
+        empty (more than _MAX_WORK one bits) are skipped as X9.24-3 requires."""
         if not self.loaded:
             raise DukptError("no initial key loaded")
         c = self._counter
@@ -251,7 +215,7 @@ class AesDukpt(Persistent):
         """The key serial number of the next transaction: initial key ID + counter (12 bytes)."""
         self._select()
         if out is None:
-            out = bytearray(KSN_LEN)
+            out = bytearray(_KSN_LEN)
         out[0:8] = self._ikid
         put_u32(out, 8, self._counter)
         return out
@@ -285,10 +249,10 @@ class AesDukpt(Persistent):
         """X9.24-3 'update state for next transaction' for the current register i (e: its ECB object)."""
         c = self._counter
         kt = self._key_type
-        if count_one_bits(c) < MAX_WORK:
+        if count_one_bits(c) < _MAX_WORK:
             dd = self._dd
             for j in range(i - 1, -1, -1):
-                derivation_data(USAGE_KEY_DERIVATION, kt, self._ikid, c | (1 << j), dd)
+                derivation_data(_USAGE_KEY_DERIVATION, kt, self._ikid, c | (1 << j), dd)
                 derive_key(None, kt, dd, self._reg(j), e)
                 self._in_use[j] = 1
             step = 1
@@ -310,7 +274,7 @@ class AesDukpt(Persistent):
         b[3:11] = self._ikid
         put_u32(b, 11, self._counter)
         m = 0
-        for j in range(NUM_REG):
+        for j in range(_NUM_REG):
             if self._in_use[j]:
                 m |= 1 << j
         put_u32(b, 15, m)
@@ -319,16 +283,16 @@ class AesDukpt(Persistent):
 
     def restore(self, blob):
         """Take a state made by state(); DukptError if it is not one."""
-        if len(blob) < _STATE_HEAD or blob[0] != 0x41 or blob[1] != 1 or blob[2] not in (KEY_AES128, KEY_AES256):
+        if len(blob) < _STATE_HEAD or blob[0] != 0x41 or blob[1] != 1 or blob[2] not in (_KEY_AES128, _KEY_AES256):
             raise DukptError("not an AES DUKPT state")
         kt = blob[2]
-        if len(blob) != _STATE_HEAD + NUM_REG * _KEY_BYTES[kt]:
+        if len(blob) != _STATE_HEAD + _NUM_REG * _KEY_BYTES[kt]:
             raise DukptError("AES DUKPT state of the wrong length")
         self._alloc(kt)
         self._ikid[:] = blob[3:11]
         self._counter = get_u32(blob, 11)
         m = get_u32(blob, 15)
-        for j in range(NUM_REG):
+        for j in range(_NUM_REG):
             self._in_use[j] = (m >> j) & 1
         self._regs[:] = blob[_STATE_HEAD:]
 

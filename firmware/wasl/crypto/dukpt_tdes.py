@@ -27,6 +27,8 @@ MAC_RESPONSE = const(4)
 DATA_REQUEST = const(5)
 DATA_RESPONSE = const(3)
 OWF = const(0x80)
+# The working keys of one transaction, in the order wasl.crypto.txnkeys.TxnKeys holds them
+TXN_KEYS = const((PIN, MAC_REQUEST, MAC_RESPONSE, DATA_REQUEST | OWF))
 
 _KR = bytearray(16)   # key register of the non-reversible key generation process
 _CR = bytearray(16)   # crypto registers 1 and 2

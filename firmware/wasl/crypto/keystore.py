@@ -18,14 +18,19 @@ from wasl.crypto import aes
 from wasl.crypto.cmac import aes_cmac, aes_kcv
 from wasl.crypto.util import ct_equal, hexu, unhex, wipe
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
 INBOX_NAME = "dukpt.tr31"
-_KBPK = "kbpk"           # the name wasl.app.load_keys checks before loading this module
-_STATE = "dukpt"
-_MAGIC = b"WK"
+_KBPK = const("kbpk")    # the name wasl.keyload checks before loading this module
+_STATE = const("dukpt")
 
 
 # ---- secure storage (the board hook): wasl/crypto/storage.py ----------------------------------------
-from wasl.crypto.storage import FileSecureStorage, NvsSecureStorage  # noqa: E402,F401  (re-exported)
+from wasl.crypto.storage import FileSecureStorage  # noqa: E402,F401  (re-exported)
 # ---- one request's working keys, and the supply the payment flow holds: wasl/crypto/txnkeys.py --------
 from wasl.crypto.txnkeys import KeyStoreError, TxnKeys  # noqa: E402,F401  (re-exported)
 
@@ -57,7 +62,6 @@ class KeyStore:
         self._have_sk = False
         self._txn = TxnKeys()
         self._sealed = None
-        self._usages = None
 
     # -- KBPK
 
@@ -151,7 +155,6 @@ class KeyStore:
 
     def _new_dukpt(self, is_aes):
         self._aes = is_aes
-        self._usages = None
         if is_aes:
             from wasl.crypto.dukpt_aes import AesDukpt
 
@@ -174,7 +177,7 @@ class KeyStore:
             os.remove(path)
         except KeyStoreError as e:
             log.error("keys", "key block in the inbox refused (%s); kept as %s.rejected", e.reason, INBOX_NAME)
-            os.rename(path, path + ".rejected")
+            os.rename(path, "%s.rejected" % path)
 
     def inject(self, block):
         """Load a DUKPT initial key from a TR-31 block under the KBPK; it replaces the current one. The
@@ -286,17 +289,10 @@ class KeyStore:
         t._aes = self._aes
         if self._aes:
             from wasl.crypto import dukpt_aes as dm
-
-            if self._usages is None:
-                a = dm.KEY_AES128
-                self._usages = ((dm.USAGE_PIN_ENCRYPTION, a), (dm.USAGE_MAC_GENERATION, a),
-                                (dm.USAGE_MAC_VERIFICATION, a), (dm.USAGE_DATA_ENCRYPT, a))
         else:
             from wasl.crypto import dukpt_tdes as dm
-
-            self._usages = (dm.PIN, dm.MAC_REQUEST, dm.MAC_RESPONSE, dm.DATA_REQUEST | dm.OWF)
         try:
-            t.ksn = bytes(d.generate_working_keys(self._usages, t._keys))
+            t.ksn = bytes(d.generate_working_keys(dm.TXN_KEYS, t._keys))
         except dm.DukptExhausted:
             t.wipe()
             raise KeyStoreError("exhausted", "DUKPT counter exhausted: inject a new key")

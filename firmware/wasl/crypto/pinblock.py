@@ -2,7 +2,7 @@
 # The PIN comes in as a bytearray of ASCII digits (what the keypad collected) and is never turned into
 # a str. The clear PIN block lives in a scratch bytearray of this module that is zeroed before return,
 # whatever happens. The caller owns (and wipes) its PIN buffer; wasl.crypto.keystore.TxnKeys.pin_block
-# consumes it.
+# consumes it. Deciphering (the acquirer's side) is in pinblock_host.py.
 import os
 
 from wasl.crypto import aes
@@ -42,10 +42,6 @@ def _set_nibble(buf, i, v):
         buf[i >> 1] = (buf[i >> 1] & 0xF0) | v
     else:
         buf[i >> 1] = (buf[i >> 1] & 0x0F) | (v << 4)
-
-
-def _nibble(buf, i):
-    return buf[i >> 1] & 15 if i & 1 else buf[i >> 1] >> 4
 
 
 # ---- format 4 ------------------------------------------------------------------------------------
@@ -101,70 +97,6 @@ def encipher_format4(key, pin, pan, out=None, fill=None):
     return out
 
 
-def decipher_format4(key, block, pan, pin_out):
-    """Recover the PIN from a format 4 block: its ASCII digits into pin_out (a bytearray of 12 or more);
-    returns how many. PinBlockError if the deciphered PIN field is not a format 4 PIN field."""
-    if len(block) != 16:
-        raise PinBlockError("format 4 block: 16 bytes")
-    c = _CLEAR
-    try:
-        format4_pan_field(pan, _PANF)
-        d = aes.ecb(key)     # one decrypt object serves both steps
-        d.decrypt(block, c)
-        for i in range(16):
-            c[i] ^= _PANF[i]
-        d.decrypt(c, c)
-        return _read_pin(c, 4, 10, pin_out)
-    finally:
-        wipe(c)
-        wipe(_PANF)
-
-
-def _read_pin(c, control, fill, pin_out):
-    """Check the clear PIN field / block in c[0:8] (control nibble, length, digits, fill nibbles) and copy
-    the digits into pin_out as ASCII; on any error pin_out is left zeroed."""
-    n = c[0] & 15
-    if c[0] >> 4 != control:
-        raise PinBlockError("not a format %d PIN block" % control)
-    if not 4 <= n <= 12:
-        raise PinBlockError("PIN length field %d" % n)
-    if len(pin_out) < n:
-        raise PinBlockError("PIN buffer too small")
-    bad = None
-    for i in range(2, 16):
-        d = _nibble(c, i)
-        if i < 2 + n:
-            if d > 9:
-                bad = "PIN digit out of range"
-            pin_out[i - 2] = 48 + d
-        elif d != fill:
-            bad = "PIN fill is not format %d fill" % control
-    if bad:
-        for j in range(n):
-            pin_out[j] = 0
-        raise PinBlockError(bad)
-    return n
-
-
-def check_format4(key, block, pan, pin):
-    """Decipherment check: does this format 4 block carry this PIN for this PAN?"""
-    return _check(decipher_format4, key, block, pan, pin)
-
-
-def _check(decipher, key, block, pan, pin):
-    got = bytearray(12)
-    try:
-        n = decipher(key, block, pan, got)
-    except PinBlockError:
-        return False
-    ok = n == len(pin)
-    for i in range(n):
-        if i >= len(pin) or got[i] != pin[i]:
-            ok = False
-    wipe(got)
-    return ok
-
-
 # ---- format 0 ------------------------------------------------------------------------------------
 
 def _format0_pan(pan, out):
@@ -209,25 +141,9 @@ def encipher_format0(key, pin, pan, out=None):
     return out
 
 
-def decipher_format0(key, block, pan, pin_out):
-    """Recover the PIN of a TDES-enciphered format 0 block (ASCII digits into pin_out); returns the count."""
-    from wasl.crypto.des import TDES
+def __getattr__(name):
+    # The acquirer's side (decipher_format4/0, check_format4/0: the tests and the host simulator) is in
+    # pinblock_host.py, found here too: the terminal only enciphers.
+    from wasl.crypto import pinblock_host
 
-    if len(block) != 8:
-        raise PinBlockError("format 0 block: 8 bytes")
-    c = _CLEAR
-    t = TDES(key)
-    try:
-        t.decrypt_block(block, 0, c, 0)
-        _format0_pan(pan, _PANF)
-        for i in range(8):
-            c[i] ^= _PANF[i]
-        return _read_pin(c, 0, 15, pin_out)
-    finally:
-        t.wipe()
-        wipe(c)
-        wipe(_PANF)
-
-
-def check_format0(key, block, pan, pin):
-    return _check(decipher_format0, key, block, pan, pin)
+    return getattr(pinblock_host, name)

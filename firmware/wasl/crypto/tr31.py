@@ -1,22 +1,26 @@
 # TR-31 key blocks (ASC X9 TR-31:2018, ANSI X9.143): unwrap version D (AES key derivation binding:
 # KBEK and KBAK derived from the KBPK with CMAC, the key data enciphered in CBC mode with the MAC as IV)
-# and version B (the same with TDES); wrap, for tests and tools. Versions A and C (key variant binding)
-# are refused: they are deprecated.
+# and version B (the same with TDES); wrap, for tests and tools, is in tr31_wrap.py. Versions A and C
+# (key variant binding) are refused: they are deprecated.
 #
 # A block is ASCII: 16-character header (version, length, key usage, algorithm, mode of use, key version
 # number, exportability, number of optional blocks, reserved), optional blocks (ID, length, data), then
 # the enciphered key data and the MAC, in hex. Every check fails with TR31Error naming what is wrong.
-import os
-
 from wasl.crypto import aes
 from wasl.crypto.cmac import aes_cmac, tdes_cmac
-from wasl.crypto.util import ct_equal, hexu, unhex, wipe
+from wasl.crypto.util import ct_equal, unhex, wipe
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
 
 # Key usages of TR-31:2018 table 6 (pairs), algorithms, modes of use, exportability
-_USAGES = ("B0B1B2C0D0D1D2E0E1E2E3E4E5E6I0K0K1K2K3M0M1M2M3M4M5M6M7M8P0P1S0S1S2V0V1V2V3V4V5")
-_ALGORITHMS = "ADEHRST"
-_MODES = "BCDEGNSTVXY"
-_EXPORTABILITY = "ENS"
+_USAGES = const("B0B1B2C0D0D1D2E0E1E2E3E4E5E6I0K0K1K2K3M0M1M2M3M4M5M6M7M8P0P1S0S1S2V0V1V2V3V4V5")
+_ALGORITHMS = const("ADEHRST")
+_MODES = const("BCDEGNSTVXY")
+_EXPORTABILITY = const("ENS")
 
 
 class TR31Error(ValueError):
@@ -132,10 +136,6 @@ def parse_header(kb, check_length=True):
     return h
 
 
-def _sizes(version):
-    return (16, 16) if version == "D" else (8, 8)     # (cipher block, MAC) in bytes
-
-
 def _derive(version, kbpk):
     """(KBEK, KBAK) from the KBPK: CMAC over derivation data counter | usage (0000 enc, 0001 MAC) | 00 |
     algorithm | length in bits, one CMAC per block of key (TR-31:2018 5.3.2.1 / 5.3.2.3)."""
@@ -204,7 +204,7 @@ def unwrap(kbpk, kb, usage=None, algorithm=None):
         raise TR31Error("key usage %s where %s is expected" % (h.usage, usage))
     if algorithm is not None and h.algorithm != algorithm:
         raise TR31Error("algorithm %s where %s is expected" % (h.algorithm, algorithm))
-    bs, ml = _sizes(h.version)
+    bs = ml = 16 if h.version == "D" else 8     # cipher block and MAC, bytes
     if h.size % bs:
         raise TR31Error("header of %d characters: not a multiple of %d" % (h.size, bs))
     body = len(s) - h.size - 2 * ml
@@ -240,45 +240,9 @@ def unwrap(kbpk, kb, usage=None, algorithm=None):
             wipe(payload)
 
 
-def _block_field(bid, data):
-    n = len(data) + 4
-    if n <= 255:
-        return bid + ("%02X" % n) + data
-    return bid + "0002" + ("%04X" % (n + 6)) + data
+def __getattr__(name):
+    # wrap() makes key blocks: the key injection tool and the tests need it, the terminal never does.
+    # It is in tr31_wrap.py; tr31.wrap still finds it.
+    from wasl.crypto import tr31_wrap
 
-
-def wrap(kbpk, header, key, masked_len=0, fill=None):
-    """A key block of the key under the KBPK (tests, tools). header: the 16 header characters, then any
-    optional blocks (length and block count are recomputed; a PB pad block is added when needed).
-    masked_len: pad the key field to this many bytes to hide the key's length. fill(n): random bytes."""
-    h = parse_header(header, check_length=False)
-    bs, ml = _sizes(h.version)
-    blocks = [(i, d) for i, d in h.blocks if i != "PB"]
-    opt = "".join(_block_field(i, d) for i, d in blocks)
-    if (16 + len(opt)) % bs:
-        pad = (-(16 + len(opt) + 4)) % bs
-        opt += _block_field("PB", "0" * pad)
-        blocks.append(("PB", ""))
-    n = len(key)
-    _check_key_length(h.algorithm, n)
-    field = max(n, masked_len)
-    plen = 2 + field
-    plen += (-plen) % bs
-    total = 16 + len(opt) + 2 * plen + 2 * ml
-    head = "%s%04d%s%s%s%s%s%02d00%s" % (h.version, total, h.usage, h.algorithm, h.mode, h.key_version,
-                                       h.exportability, len(blocks), opt)
-    payload = bytearray(plen)
-    payload[0] = (n * 8) >> 8
-    payload[1] = (n * 8) & 0xFF
-    payload[2:2 + n] = key
-    rnd = (fill or os.urandom)(plen - 2 - n)
-    payload[2 + n:] = rnd
-    kbek, kbak = _derive(h.version, kbpk)
-    try:
-        m = _mac_over(h.version, kbak, head.encode(), payload)
-        ct = _cbc(h.version, kbek, m[:ml], payload, False)
-        return head + hexu(ct) + hexu(m[:ml])
-    finally:
-        wipe(kbek)
-        wipe(kbak)
-        wipe(payload)
+    return getattr(tr31_wrap, name)

@@ -10,10 +10,16 @@ from wasl.crypto import aes
 from wasl.crypto.cmac import aes_cmac
 from wasl.crypto.util import ct_equal, hexu, wipe
 
-_DEPTH = 3      # key sets kept ready: a pending reversal, the request, the reversal of a card decline
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+_DEPTH = const(3)     # key sets kept ready: a pending reversal, the request, the reversal of a card decline
 # what the key store leaves behind once a refill is done (storage.py stays: the board made it)
-_STORE_MODULES = ("wasl.crypto.keystore", "wasl.crypto.dukpt_aes", "wasl.crypto.dukpt_tdes",
-                  "wasl.crypto.tr31")
+_STORE_MODULES = const(("wasl.crypto.keystore", "wasl.crypto.dukpt_aes", "wasl.crypto.dukpt_tdes",
+                  "wasl.crypto.tr31"))
 
 
 class KeyStoreError(Exception):

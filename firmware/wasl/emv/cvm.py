@@ -9,7 +9,13 @@
 # TSI 'cardholder verification was performed'.
 from wasl.emv.apdu import Cancelled, CardError
 
-_FAILED = -1
+try:
+    from micropython import const
+except ImportError:
+    def const(x):
+        return x
+
+_FAILED = const(-1)
 
 
 def _supported(k, cvm):

@@ -4,9 +4,15 @@
 # (9F27), ATC (9F36), cryptogram (9F26) and issuer application data (9F10), format 1 or 2.
 from wasl.emv import tlv
 from wasl.emv.apdu import CardError, generate_ac, transmit
-from wasl.emv.risk import AAC, ARQC, TC
+from wasl.emv.risk import ARQC
 
-_RANK = {AAC: 0, ARQC: 1, TC: 2}
+try:
+    from micropython import const
+except ImportError:
+    def const(x):
+        return x
+
+_RANK = const((0x00, 0x80, 0x40))   # AAC < ARQC < TC: the cryptogram types, lowest first
 
 
 async def card_action_analysis(k, p1):
@@ -49,7 +55,7 @@ def _cryptogram(k, rd, p1):
     if cid is None or len(cid) != 1 or atc is None or len(atc) != 2 or ac is None or len(ac) != 8:
         raise CardError("GENERATE AC response without CID, ATC or cryptogram")
     kind = cid[0] & 0xC0
-    if kind not in _RANK or _RANK[kind] > _RANK[p1 & 0xC0]:
+    if kind not in _RANK or _RANK.index(kind) > _RANK.index(p1 & 0xC0):
         raise CardError("cryptogram %02X for a request of %02X" % (cid[0], p1))
     return cid[0]
 

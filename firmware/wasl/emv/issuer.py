@@ -5,7 +5,13 @@
 from wasl.emv import tlv
 from wasl.emv.apdu import external_authenticate, transmit
 
-_MAX_SCRIPTS = 8
+try:
+    from micropython import const
+except ImportError:
+    def const(x):
+        return x
+
+_MAX_SCRIPTS = const(8)
 
 
 def _in_cdol2(k, tag):

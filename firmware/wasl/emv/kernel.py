@@ -13,6 +13,7 @@
 # OPTIONS, READ RECORD, GET DATA and GENERATE AC returned. get() looks in that order, so a card can
 # never overwrite a terminal value. Card errors never escape: start() and complete() return a Result
 # whose outcome is card_error (or not_accepted, cancelled) with a message key.
+import os
 from binascii import hexlify, unhexlify
 
 from wasl import log
@@ -36,7 +37,7 @@ except ImportError:
 
 _MAX_OBJECTS = const(64)    # data objects kept from the card
 # Offline data authentication material: not kept until ODA is implemented (it is the bulk of the records).
-_SKIP = (0x90, 0x92, 0x93, 0x9F46, 0x9F48, 0x9F2D, 0x9F2F, 0x9F4B)
+_SKIP = const((0x90, 0x92, 0x93, 0x9F46, 0x9F48, 0x9F2D, 0x9F2F, 0x9F4B))
 
 
 def _bcd(n, size):
@@ -45,11 +46,6 @@ def _bcd(n, size):
         out[i] = (n % 10) | ((n // 10 % 10) << 4)
         n //= 100
     return bytes(out)
-
-
-def _urandom(n):
-    import os
-    return os.urandom(n)
 
 
 class Kernel:
@@ -66,7 +62,7 @@ class Kernel:
         self.contactless = entry == "tap"
         self.choose = choose
         self.pin = pin
-        self.rng = rng or _urandom
+        self.rng = rng or os.urandom
         self.aids = [(unhexlify(e["aid"]), e) for e in params.get("aids", ())]
         self.cl = params.get("contactless", {})
         tags = params.get("de55_tags")
@@ -99,7 +95,9 @@ class Kernel:
 
     @staticmethod
     def hexparam(obj, key, default):
-        return unhexlify(obj.get(key, default))
+        """The hex text obj[key] as bytes; default (bytes) when obj has no key."""
+        v = obj.get(key)
+        return default if v is None else unhexlify(v)
 
     def keep(self, b, table, strict=False, start=0, end=None):
         """Store every primitive object of b[start:end] (templates entered) in table. strict: a tag
@@ -143,16 +141,17 @@ class Kernel:
         t[0x9F21] = _bcd(hh * 10000 + mi * 100 + ss, 3)
         t[0x9C] = bytes((txn_type,))
         t[0x9F37] = bytes(self.rng(4))
-        t[0x5F2A] = self.hexparam(p, "currency", "0012")
+        t[0x5F2A] = self.hexparam(p, "currency", b"\x00\x12")
         t[0x5F36] = bytes((p.get("currency_exponent", 2),))
-        t[0x9F1A] = self.hexparam(p, "country", "0012")
-        t[0x9F33] = self.hexparam(p, "capabilities", "E06800")
-        t[0x9F35] = self.hexparam(p, "terminal_type", "22")
-        t[0x9F40] = self.hexparam(p, "additional_capabilities", "6000F0A001")
-        t[0x9F1E] = p.get("ifd_serial", "00000000").encode()
+        t[0x9F1A] = self.hexparam(p, "country", b"\x00\x12")
+        t[0x9F33] = self.hexparam(p, "capabilities", b"\xE0\x68\x00")
+        t[0x9F35] = self.hexparam(p, "terminal_type", b"\x22")
+        t[0x9F40] = self.hexparam(p, "additional_capabilities", b"\x60\x00\xF0\xA0\x01")
+        s = p.get("ifd_serial")
+        t[0x9F1E] = b"00000000" if s is None else s.encode()
         for key, tag in (("merchant_category", 0x9F15),):
             if key in p:
-                t[tag] = self.hexparam(p, key, "")
+                t[tag] = self.hexparam(p, key, b"")
         t[0x9F41] = _bcd(seq, 4)
         t[0x9F39] = b"\x07" if self.contactless else b"\x05"
         t[0x95] = self.tvr
@@ -160,7 +159,7 @@ class Kernel:
         if len(t[0x9F33]) != 3 or len(t[0x9F35]) != 1 or len(t[0x5F2A]) != 2 or len(t[0x9F1A]) != 2:
             raise ValueError("emv parameters: capabilities, terminal_type, currency or country")
         if self.contactless:
-            ttq = bytearray(self.hexparam(self.cl, "ttq", "36004000"))
+            ttq = bytearray(self.hexparam(self.cl, "ttq", b"\x36\x00\x40\x00"))
             if amount >= self._floor(self.cl):
                 ttq[1] |= 0x80      # online cryptogram required
             if amount >= self.cl.get("cvm_limit", 0):
@@ -178,7 +177,7 @@ class Kernel:
         t = self.term
         t[0x9F06] = c.aid
         if "version" in e:
-            t[0x9F09] = self.hexparam(e, "version", "")
+            t[0x9F09] = self.hexparam(e, "version", b"")
         else:
             t.pop(0x9F09, None)
         self.floor_limit = self._floor(self.cl if self.contactless else e)
@@ -325,10 +324,6 @@ class Kernel:
         r.expiry = icc.get(0x5F24, b"")
         r.service = icc.get(0x5F30, b"")
 
-    def _de55_get(self, tag):
-        # field 55 carries the TVR the cryptogram was computed over; r.tvr has the final one
-        return self.ac_tvr if tag == 0x95 else self.get(tag)
-
     def _fill(self):
         r = self.result
         icc = self.icc
@@ -345,4 +340,5 @@ class Kernel:
             if self.scripts:        # after complete(): the issuer script results go with the rest
                 t[0x9F5B] = r.scripts
                 tags = tags + (0x9F5B,)
-            r.de55 = build_de55(self._de55_get, tags)
+            # field 55 carries the TVR the cryptogram was computed over; r.tvr has the final one
+            r.de55 = build_de55(lambda tag: self.ac_tvr if tag == 0x95 else self.get(tag), tags)

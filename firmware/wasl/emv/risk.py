@@ -119,7 +119,7 @@ def _hits(k, tag, tac_key, absent):
     iac = k.icc.get(tag)
     if iac is not None and len(iac) != 5:
         iac = None
-    tac = k.hexparam(k.entry, tac_key, "0000000000")
+    tac = k.hexparam(k.entry, tac_key, bytes(5))
     tvr = k.tvr
     for i in range(5):
         c = (iac[i] if iac is not None else absent) | (tac[i] if i < len(tac) else 0)

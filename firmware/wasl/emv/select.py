@@ -10,8 +10,14 @@
 from wasl.emv import tlv
 from wasl.emv.apdu import Cancelled, CardError, NotAccepted, read_record, select, transmit
 
-_PSE = b"1PAY.SYS.DDF01"
-_PPSE = b"2PAY.SYS.DDF01"
+try:
+    from micropython import const
+except ImportError:
+    def const(x):
+        return x
+
+_PSE = const(b"1PAY.SYS.DDF01")
+_PPSE = const(b"2PAY.SYS.DDF01")
 
 
 class Candidate:
