@@ -24,7 +24,7 @@ from wasl.crypto.util import Persistent, count_one_bits, get_u32, hexu, put_u32,
 
 # Key types: the algorithm indicator of the derivation data (X9.24-3 6.2.2, 6.3.2), and key usage
 # indicators (6.3.2): those the terminal uses, private (no RAM). The whole tables, public, are in
-# dukpt_aes_host.py: dukpt_aes.KEY_AES128, dukpt_aes.USAGE_PIN_ENCRYPTION... find them there.
+# host.py: dukpt_aes.KEY_AES128, dukpt_aes.USAGE_PIN_ENCRYPTION... find them there.
 _KEY_AES128 = const(2)
 _KEY_AES192 = const(3)
 _KEY_AES256 = const(4)
@@ -114,22 +114,23 @@ def derive_key(derivation_key, key_type, data, out, e=None):
     return out
 
 
-def _check_strength(key_type, derivation_len):
+def _check_strength(key_type, n):
+    """Can a derivation key of n bytes make a working key of this type?"""
     if key_type == _KEY_AES192:
         raise DukptError("AES-192 working keys: not supported (cryptolib)")
     if key_type < 0 or key_type > _KEY_AES256:
         raise DukptError("unknown key type %r" % key_type)
-    if key_type == _KEY_AES256 and derivation_len < 32:
+    if key_type == _KEY_AES256 and n < 32:
         raise DukptError("an AES-256 working key needs an AES-256 derivation key")
 
 
 def __getattr__(name):
     # The receiving side's derivations (derive_initial_key, intermediate_derivation_key, working_key,
     # counter_valid: the host, the key injection tool and the tests) and the public tables of key types
-    # and usages are in dukpt_aes_host.py, found here too.
-    from wasl.crypto import dukpt_aes_host
+    # and usages are in host.py, found here too.
+    from wasl.crypto import host
 
-    return getattr(dukpt_aes_host, name)
+    return getattr(host, name)
 
 
 class AesDukpt(Persistent):
@@ -138,7 +139,6 @@ class AesDukpt(Persistent):
     def __init__(self, storage=None):
         self._storage = storage
         self._key_type = None
-        self._klen = 0
         self._ikid = bytearray(8)
         self._counter = 0
         self._regs = None               # _NUM_REG x key length, register j at j * klen
@@ -163,29 +163,28 @@ class AesDukpt(Persistent):
         """The counter of the next transaction (it may still skip forward over invalid values)."""
         return self._counter
 
-    def _reg(self, j):
-        k = self._klen
-        return memoryview(self._regs)[j * k:(j + 1) * k]
+    def _reg(self, i):
+        k = _KEY_BYTES[self._key_type]
+        return memoryview(self._regs)[i * k:(i + 1) * k]
 
-    def _alloc(self, kt):
-        k = _KEY_BYTES[kt]
+    def _alloc(self, key_type):
+        k = _KEY_BYTES[key_type]
         if self._regs is None or len(self._regs) != _NUM_REG * k:
             self.erase()
             self._regs = bytearray(_NUM_REG * k)
             self._blob = bytearray(_STATE_HEAD + _NUM_REG * k)
-        self._key_type = kt
-        self._klen = k
+        self._key_type = key_type
 
-    def load_initial_key(self, initial_key, initial_key_id):
-        """Load an initial key (16 or 32 bytes) and its 8-byte initial key ID: fill every register with
+    def load_initial_key(self, key, initial_key_id):
+        """Load the initial key `key` (16 or 32 bytes) and its 8-byte ID: fill every register with
         its future key, set the counter to 1, save. The caller wipes its copy of the initial key."""
         if len(initial_key_id) != 8:
             raise DukptError("initial key ID: 8 bytes")
-        kt = _aes_type(initial_key)
+        kt = _aes_type(key)
         self._alloc(kt)
         self._ikid[:] = initial_key_id
         dd = self._dd
-        e = aes.ecb(initial_key)
+        e = aes.ecb(key)
         for j in range(_NUM_REG - 1, -1, -1):
             derivation_data(_USAGE_KEY_DERIVATION, kt, self._ikid, 1 << j, dd)
             derive_key(None, kt, dd, self._reg(j), e)
@@ -231,7 +230,7 @@ class AesDukpt(Persistent):
         o = 0
         try:
             for usage, kt in requests:
-                _check_strength(kt, self._klen)
+                _check_strength(kt, _KEY_BYTES[self._key_type])
                 n = _KEY_BYTES[kt]
                 if o + n > len(out):
                     raise DukptError("working key buffer too small")
@@ -281,20 +280,20 @@ class AesDukpt(Persistent):
         b[_STATE_HEAD:] = self._regs
         return b
 
-    def restore(self, blob):
+    def restore(self, state):
         """Take a state made by state(); DukptError if it is not one."""
-        if len(blob) < _STATE_HEAD or blob[0] != 0x41 or blob[1] != 1 or blob[2] not in (_KEY_AES128, _KEY_AES256):
+        if len(state) < _STATE_HEAD or state[0] != 0x41 or state[1] != 1 or state[2] not in (_KEY_AES128, _KEY_AES256):
             raise DukptError("not an AES DUKPT state")
-        kt = blob[2]
-        if len(blob) != _STATE_HEAD + _NUM_REG * _KEY_BYTES[kt]:
+        kt = state[2]
+        if len(state) != _STATE_HEAD + _NUM_REG * _KEY_BYTES[kt]:
             raise DukptError("AES DUKPT state of the wrong length")
         self._alloc(kt)
-        self._ikid[:] = blob[3:11]
-        self._counter = get_u32(blob, 11)
-        m = get_u32(blob, 15)
+        self._ikid[:] = state[3:11]
+        self._counter = get_u32(state, 11)
+        m = get_u32(state, 15)
         for j in range(_NUM_REG):
             self._in_use[j] = (m >> j) & 1
-        self._regs[:] = blob[_STATE_HEAD:]
+        self._regs[:] = state[_STATE_HEAD:]
 
     def erase(self):
         """Forget every key (registers zeroed): the terminal needs a new initial key."""

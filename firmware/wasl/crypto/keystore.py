@@ -38,11 +38,11 @@ from wasl.crypto.txnkeys import KeyStoreError, TxnKeys  # noqa: E402,F401  (re-e
 class _StateSlot:
     """The DUKPT object's storage: sealed under the KBPK-derived keys, into secure storage."""
 
-    def __init__(self, ks):
-        self._ks = ks
+    def __init__(self, store):
+        self._ks = store
 
-    def save(self, blob):
-        self._ks._seal(blob)
+    def save(self, state):
+        self._ks._seal(state)
 
     def load(self):
         return None
@@ -51,8 +51,8 @@ class _StateSlot:
 # ---- the key store ------------------------------------------------------------------------------------
 
 class KeyStore:
-    def __init__(self, secure, inbox=None):
-        self._secure = secure
+    def __init__(self, storage, inbox=None):
+        self._secure = storage          # the board's secure storage (wasl/crypto/storage.py)
         self._inbox = inbox
         self._dukpt = None
         self._aes = True
@@ -89,9 +89,9 @@ class KeyStore:
 
     # -- state sealing
 
-    def _seal(self, blob):
+    def _seal(self, state):
         """IV | AES-CBC(state key, IV, length | scheme | initial key KCV | DUKPT state | zero pad) | AES-CMAC."""
-        n = len(blob)
+        n = len(state)
         plen = 6 + n
         plen += (-plen) % 16
         out = self._sealed
@@ -104,7 +104,7 @@ class KeyStore:
         p[1] = n & 0xFF
         p[2] = 0x41 if self._aes else 0x54
         p[3:6] = self._ik_kcv
-        p[6:6 + n] = blob
+        p[6:6 + n] = state
         for i in range(6 + n, plen):
             p[i] = 0
         sk = memoryview(self._sk)
@@ -116,15 +116,15 @@ class KeyStore:
         aes_cmac(sk[16:32], mv[0:16 + plen], mv[16 + plen:])
         self._secure.put(_STATE, out)
 
-    def _unseal(self, sealed):
-        n = len(sealed)
+    def _unseal(self, data):
+        n = len(data)
         if n < 48 or n % 16:
             raise KeyStoreError("bad_state", "saved key state has a wrong length")
         sk = memoryview(self._sk)
-        m = aes_cmac(sk[16:32], memoryview(sealed)[0:n - 16])
-        if not ct_equal(m, memoryview(sealed)[n - 16:]):
+        m = aes_cmac(sk[16:32], memoryview(data)[0:n - 16])
+        if not ct_equal(m, memoryview(data)[n - 16:]):
             raise KeyStoreError("bad_state", "saved key state fails its MAC (altered, or another KBPK)")
-        p = aes.decrypt_cbc(sk[0:16], sealed[0:16], memoryview(sealed)[16:n - 16])
+        p = aes.decrypt_cbc(sk[0:16], data[0:16], memoryview(data)[16:n - 16])
         ln = (p[0] << 8) | p[1]
         if 6 + ln > len(p) or p[2] not in (0x41, 0x54):
             wipe(p)

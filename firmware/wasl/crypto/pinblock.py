@@ -2,7 +2,7 @@
 # The PIN comes in as a bytearray of ASCII digits (what the keypad collected) and is never turned into
 # a str. The clear PIN block lives in a scratch bytearray of this module that is zeroed before return,
 # whatever happens. The caller owns (and wipes) its PIN buffer; wasl.crypto.keystore.TxnKeys.pin_block
-# consumes it. Deciphering (the acquirer's side) is in pinblock_host.py.
+# consumes it. Deciphering (the acquirer's side) is in host.py.
 import os
 
 from wasl.crypto import aes
@@ -143,7 +143,7 @@ def encipher_format0(key, pin, pan, out=None):
 
 def __getattr__(name):
     # The acquirer's side (decipher_format4/0, check_format4/0: the tests and the host simulator) is in
-    # pinblock_host.py, found here too: the terminal only enciphers.
-    from wasl.crypto import pinblock_host
+    # host.py, found here too: the terminal only enciphers.
+    from wasl.crypto import host
 
-    return getattr(pinblock_host, name)
+    return getattr(host, name)

@@ -1,6 +1,6 @@
 # TR-31 key blocks (ASC X9 TR-31:2018, ANSI X9.143): unwrap version D (AES key derivation binding:
 # KBEK and KBAK derived from the KBPK with CMAC, the key data enciphered in CBC mode with the MAC as IV)
-# and version B (the same with TDES); wrap, for tests and tools, is in tr31_wrap.py. Versions A and C
+# and version B (the same with TDES); wrap, for tests and tools, is in host.py. Versions A and C
 # (key variant binding) are refused: they are deprecated.
 #
 # A block is ASCII: 16-character header (version, length, key usage, algorithm, mode of use, key version
@@ -33,9 +33,10 @@ class Header:
     __slots__ = ("version", "length", "usage", "algorithm", "mode", "key_version", "exportability",
                  "blocks", "size")
 
-    def block(self, bid):
+    def block(self, name):
+        """The data of the optional block with this ID ("IK", "KS"...), or None."""
         for i, d in self.blocks:
-            if i == bid:
+            if i == name:
                 return d
         return None
 
@@ -242,7 +243,7 @@ def unwrap(kbpk, kb, usage=None, algorithm=None):
 
 def __getattr__(name):
     # wrap() makes key blocks: the key injection tool and the tests need it, the terminal never does.
-    # It is in tr31_wrap.py; tr31.wrap still finds it.
-    from wasl.crypto import tr31_wrap
+    # It is in host.py; tr31.wrap still finds it.
+    from wasl.crypto import host
 
-    return getattr(tr31_wrap, name)
+    return getattr(host, name)

@@ -105,9 +105,8 @@ class TxnKeys:
     def __exit__(self, *exc):
         self.wipe()
 
-    def __repr__(self):
-        return "<TxnKeys %s KSN=%s%s>" % ("AES" if self._aes else "TDES", hexu(self.ksn or b""),
-                                        "" if self._live else " wiped")
+    def __repr__(self):     # never a key: the KSN (12 bytes AES, 10 bytes TDES) and whether wiped
+        return ("<TxnKeys KSN=%s>" if self._live else "<TxnKeys KSN=%s wiped>") % hexu(self.ksn or b"")
 
 
 def unload_store():
@@ -122,8 +121,8 @@ class KeySupply:
     its own KSN, taken in order. status is the key store's status() at the last refill (scheme, key
     check values, the next KSN it will hand out): what the idle screen and diagnostics may show."""
 
-    def __init__(self, secure, depth=_DEPTH):
-        self._secure = secure
+    def __init__(self, storage, depth=_DEPTH):
+        self._secure = storage          # the board's secure storage
         self._ready = []
         self.depth = depth
         self.status = None
@@ -131,12 +130,13 @@ class KeySupply:
     def __len__(self):
         return len(self._ready)
 
-    def refill(self, ks=None):
-        """Top up to depth key sets. ks: a key store already loaded (boot); otherwise one is loaded from
+    def refill(self, store=None):
+        """Top up to depth key sets. store: a key store already loaded (boot); otherwise one is loaded from
         secure storage for this and dropped with its code. KeyStoreError when no key can be had."""
         need = self.depth - len(self._ready)
         if need <= 0:
             return
+        ks = store
         own = ks is None
         if own:
             from wasl.crypto.keystore import KeyStore

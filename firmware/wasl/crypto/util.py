@@ -9,10 +9,10 @@ def wipe(buf):
         buf[i] = 0
 
 
-def xor_into(dst, src, n, doff=0, soff=0):
-    """dst[doff:doff+n] ^= src[soff:soff+n], in place, without allocating."""
+def xor_into(out, data, n, off=0, start=0):
+    """out[off:off+n] ^= data[start:start+n], in place, without allocating."""
     for i in range(n):
-        dst[doff + i] ^= src[soff + i]
+        out[off + i] ^= data[start + i]
 
 
 def ct_equal(a, b):
@@ -35,7 +35,7 @@ def unhex(text):
     try:
         return binascii.unhexlify(text)
     except Exception:  # binascii.Error on CPython, ValueError on MicroPython
-        raise ValueError("not hex")
+        raise ValueError("not hex text")
 
 
 def get_u32(b, off):
@@ -59,8 +59,8 @@ def count_one_bits(v):
 
 
 class Persistent:
-    """save() and load() for a DUKPT object: its state() / restore(blob) through self._storage, an object
-    with save(blob) and load() (or None: nothing persists). The state bytes are wiped after use."""
+    """save() and load() for a DUKPT object: its state() / restore(state) through self._storage, an object
+    with save(state) and load() (or None: nothing persists). The state bytes are wiped after use."""
 
     def save(self):
         if self._storage is not None:

@@ -8,7 +8,7 @@
 #
 # raising CardRemoved when the card left the reader (an OSError counts as a communication failure).
 # A contact reader and a PN532 contactless reader both fit; the kernel never knows which one it has.
-from wasl.card import CardError as _CardError
+from wasl import card
 
 try:
     from micropython import const
@@ -19,7 +19,7 @@ except ImportError:
 _MAX_CHAINED = const(8)     # GET RESPONSE rounds accepted for one command
 
 
-class CardError(_CardError):
+class CardError(card.CardError):
     """The card cannot be used for this transaction. `.key` names the message (card_read_error...).
     A subclass of wasl.card.CardError, so the sale flow handles chip and swipe alike."""
 
@@ -56,17 +56,19 @@ def read_record(sfi, record):
     return bytes((0x00, 0xB2, record, (sfi << 3) | 4, 0x00))
 
 
-def get_processing_options(pdol_data):
-    n = len(pdol_data)
-    return bytes((0x80, 0xA8, 0x00, 0x00, n + 2, 0x83, n)) + bytes(pdol_data) + b"\x00"
+def get_processing_options(data):
+    """data: the PDOL data (empty when the card has no PDOL)."""
+    n = len(data)
+    return bytes((0x80, 0xA8, 0x00, 0x00, n + 2, 0x83, n)) + bytes(data) + b"\x00"
 
 
 def get_data(tag):
     return bytes((0x80, 0xCA, tag >> 8, tag & 0xFF, 0x00))
 
 
-def generate_ac(p1, cdol_data):
-    return bytes((0x80, 0xAE, p1, 0x00, len(cdol_data))) + bytes(cdol_data) + b"\x00"
+def generate_ac(p1, data):
+    """p1: the cryptogram type asked for (AAC, TC, ARQC); data: the CDOL1 or CDOL2 data."""
+    return bytes((0x80, 0xAE, p1, 0x00, len(data))) + bytes(data) + b"\x00"
 
 
 def external_authenticate(data):
@@ -81,7 +83,7 @@ async def _raw(transport, capdu):
     except CardError:
         raise
     except OSError as e:
-        raise CardError("reader: %r" % e)
+        raise CardError("reader error: %r" % e)
     if r is None or len(r) < 2:
         raise CardError("response of %d bytes" % (0 if r is None else len(r)))
     return r

@@ -44,7 +44,7 @@ async def initiate_application_processing(k):
         raise CardError("GPO response template %X" % t)
     aip = k.icc.get(0x82)
     if aip is None or len(aip) != 2:
-        raise CardError("no AIP")
+        raise CardError("no AIP (82)")
     return True
 
 
@@ -53,7 +53,7 @@ async def read_application_data(k):
     SFI 1-10 must be one 70 template; then the mandatory data must be there."""
     afl = k.icc.get(0x94)
     if not afl and not k.contactless:
-        raise CardError("no AFL")
+        raise CardError("no AFL (94)")
     afl = afl or b""
     if len(afl) % 4:
         raise CardError("AFL of %d bytes" % len(afl))
@@ -85,15 +85,15 @@ async def read_application_data(k):
     _mandatory(k)
 
 
-def _track2_expiry(t2):
+def _track2_expiry(track2):
     """YYMM after the 'D' separator of a track 2 equivalent, as a YYMM31 date (nibbles read in place:
     no string of the card number is made)."""
-    n = len(t2) * 2
+    n = len(track2) * 2
     for i in range(n):
-        if (t2[i >> 1] >> (0 if i & 1 else 4)) & 0x0F == 0x0D:
+        if (track2[i >> 1] >> (0 if i & 1 else 4)) & 0x0F == 0x0D:
             if i + 4 >= n:
                 break
-            d = [(t2[j >> 1] >> (0 if j & 1 else 4)) & 0x0F for j in range(i + 1, i + 5)]
+            d = [(track2[j >> 1] >> (0 if j & 1 else 4)) & 0x0F for j in range(i + 1, i + 5)]
             return bytes(((d[0] << 4) | d[1], (d[2] << 4) | d[3], 0x31))
     raise CardError("track 2 equivalent without expiry")
 
@@ -103,7 +103,7 @@ def _mandatory(k):
     if k.contactless:
         t2 = icc.get(0x57)
         if 0x5A not in icc and t2 is None:
-            raise CardError("no PAN", "card_read_error")
+            raise CardError("no PAN (5A) nor track 2 (57)", "card_read_error")
         if 0x5F24 not in icc and t2 is not None:
             icc[0x5F24] = _track2_expiry(t2)
         need = (0x5F24,) if 0x9F26 in icc else (0x5F24, 0x8C, 0x8D)

@@ -98,8 +98,8 @@ async def _perform(k, cvm):
     return _FAILED
 
 
-def _set(k, code, cond, res):
-    k.term[0x9F34] = bytes((code, cond, res))
+def _set(k, code, cond, result):
+    k.term[0x9F34] = bytes((code, cond, result))     # CVM Results
 
 
 async def cvm_list_processing(k):

@@ -27,26 +27,26 @@ async def card_action_analysis(k, p1):
     return cid
 
 
-def _cryptogram(k, rd, p1):
+def _cryptogram(k, data, p1):
     """GENERATE AC response, format 1 (80: CID, ATC, AC, IAD) or 2 (77). The card may answer with
     a lower cryptogram than asked (AAC < ARQC < TC), never a higher one. Returns the CID."""
     icc = k.icc
-    for t, vs, ve in tlv.items(rd):
+    for t, vs, ve in tlv.items(data):
         break
     else:
         raise CardError("empty GENERATE AC response")
     if t == 0x80:
         if not 11 <= ve - vs <= 43:
             raise CardError("GENERATE AC format 1 of %d bytes" % (ve - vs))
-        icc[0x9F27] = bytes(rd[vs:vs + 1])
-        icc[0x9F36] = bytes(rd[vs + 1:vs + 3])
-        icc[0x9F26] = bytes(rd[vs + 3:vs + 11])
+        icc[0x9F27] = bytes(data[vs:vs + 1])
+        icc[0x9F36] = bytes(data[vs + 1:vs + 3])
+        icc[0x9F26] = bytes(data[vs + 3:vs + 11])
         if ve - vs > 11:
-            icc[0x9F10] = bytes(rd[vs + 11:ve])
+            icc[0x9F10] = bytes(data[vs + 11:ve])
     elif t == 0x77:
         for tag in (0x9F27, 0x9F36, 0x9F26):
             icc.pop(tag, None)
-        k.keep(rd, icc, False, vs, ve)
+        k.keep(data, icc, False, vs, ve)
     else:
         raise CardError("GENERATE AC response template %X" % t)
     cid = icc.get(0x9F27)

@@ -101,15 +101,15 @@ async def _script(k, data, vs, ve, after):
     k.scripts.extend(sid)
 
 
-async def issuer_script_processing(k, which):
-    """10.10: the 71 (which=0x71) or 72 templates of the issuer data, in the order received."""
+async def issuer_script_processing(k, tag):
+    """10.10: the 71 (tag=0x71) or 72 templates of the issuer data, in the order received."""
     data = k.issuer_data
     if not data:
         return
     found = []
     for t, vs, ve in tlv.items(data):
-        if t == which and len(found) < 2 * _MAX_SCRIPTS:
+        if t == tag and len(found) < 2 * _MAX_SCRIPTS:
             found.append(vs)
             found.append(ve)
     for i in range(0, len(found), 2):
-        await _script(k, data, found[i], found[i + 1], which == 0x72)
+        await _script(k, data, found[i], found[i + 1], tag == 0x72)

@@ -221,7 +221,12 @@ class Kernel:
                 self.tvr[3] |= 0x08     # merchant forced transaction online
             await self.application_selection()
             await read_application_data(self)
-            self._card_data()           # the PIN callback may need the PAN (PIN block)
+            icc = self.icc              # the card data now: the PIN callback may need the PAN (PIN block)
+            r.pan = icc.get(0x5A)
+            r.track2 = icc.get(0x57)
+            r.psn = icc.get(0x5F34)
+            r.expiry = icc.get(0x5F24, b"")
+            r.service = icc.get(0x5F30, b"")
             self.offline_data_authentication()
             processing_restrictions(self)
             await cardholder_verification(self)
@@ -306,23 +311,14 @@ class Kernel:
             r.error = ("card_expired" if tvr[1] & 0x40 else "card_not_effective" if tvr[1] & 0x20
                        else "card_not_accepted" if tvr[1] & 0x10 else "card_declined")
 
-    def _final_outcome(self, cid, approved, unable):
+    def _final_outcome(self, cid, approved, unable_online):
         r = self.result
         if cid & 0xC0 == TC:
-            r.outcome = APPROVED_OFFLINE if unable else APPROVED
+            r.outcome = APPROVED_OFFLINE if unable_online else APPROVED
         else:
-            r.outcome = DECLINED_OFFLINE if unable else DECLINED
+            r.outcome = DECLINED_OFFLINE if unable_online else DECLINED
             r.card_declined = approved      # the host said yes: the 0200 must be reversed
             r.error = "card_declined" if approved else ""
-
-    def _card_data(self):
-        r = self.result
-        icc = self.icc
-        r.pan = icc.get(0x5A)
-        r.track2 = icc.get(0x57)
-        r.psn = icc.get(0x5F34)
-        r.expiry = icc.get(0x5F24, b"")
-        r.service = icc.get(0x5F30, b"")
 
     def _fill(self):
         r = self.result

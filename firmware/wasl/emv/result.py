@@ -87,7 +87,7 @@ class Result:
         if not pan or len(self.expiry) < 2:
             return ""
         svc = _digits(self.service)[-3:] if len(self.service) == 2 else "000"
-        return "%s=%s%s" % (pan, _digits(self.expiry)[:4], svc)
+        return pan + "=" + _digits(self.expiry)[:4] + svc
 
     def card(self):
         """A wasl.card.Card for the host request, through wasl.card.track2 (raises CardError on bad data)."""

@@ -114,15 +114,16 @@ async def terminal_risk_management(k):
             tvr[1] |= 0x08          # new card
 
 
-def _hits(k, tag, tac_key, absent):
-    """Does the TVR share a bit with (TAC | IAC)? An IAC the card lacks counts as `absent` bytes."""
+def _hits(k, tag, key, default):
+    """Does the TVR share a bit with (TAC | IAC)? key: the TAC's name in params; an IAC the card lacks
+    counts as `default` bytes."""
     iac = k.icc.get(tag)
     if iac is not None and len(iac) != 5:
         iac = None
-    tac = k.hexparam(k.entry, tac_key, bytes(5))
+    tac = k.hexparam(k.entry, key, bytes(5))
     tvr = k.tvr
     for i in range(5):
-        c = (iac[i] if iac is not None else absent) | (tac[i] if i < len(tac) else 0)
+        c = (iac[i] if iac is not None else default) | (tac[i] if i < len(tac) else 0)
         if tvr[i] & c:
             return True
     return False

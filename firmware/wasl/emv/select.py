@@ -29,10 +29,6 @@ class Candidate:
         self.api = api          # application priority indicator (87), 0 when absent
         self.aid, self.entry = match    # the terminal AID (bytes) and its params "aids" item
 
-    def rank(self):
-        p = self.api & 0x0F
-        return p if p else 16   # 1 is the highest priority; no priority comes last
-
 
 def _text(mv):
     return "".join(chr(c) if 32 <= c < 127 else "?" for c in mv)
@@ -140,7 +136,7 @@ async def _from_aids(k, cands):
             following = True
 
 
-def _fci_candidate(data, df, m, cands):
+def _fci_candidate(data, adf, m, cands):
     label = None
     api = 0
     pos = tlv.find(data, 0x50)
@@ -153,7 +149,7 @@ def _fci_candidate(data, df, m, cands):
     pos = tlv.find(data, 0x87)
     if pos and pos[1] - pos[0] == 1:
         api = data[pos[0]]
-    cands.append(Candidate(df, label or _hex(df), api, m))
+    cands.append(Candidate(adf, label or _hex(adf), api, m))
 
 
 async def _from_ppse(k, cands):
@@ -180,8 +176,8 @@ async def build_candidate_list(k):
             await _from_aids(k, cands)
     if not cands:
         raise NotAccepted("no common application")
-    # stable sort on the priority indicator (Book 1 12.4 step 4)
-    cands.sort(key=Candidate.rank)
+    # stable sort on the priority indicator (Book 1 12.4 step 4): 1 is the highest, none comes last
+    cands.sort(key=lambda c: c.api & 0x0F or 16)
     return cands
 
 

@@ -13,16 +13,16 @@ _MIN = const(4)     # ISO 9564-1: 4 to 12 digits
 _MAX = const(12)
 
 
-async def enter_pin(ui, title, amount_text, timeout_s, bypass=False):
+async def enter_pin(ui, title, amount, timeout_s, bypass=False):
     """A bytearray of the PIN's ASCII digits; "" when OK is pressed on no digit and `bypass` allows it
-    (EMV PIN bypass); CANCELLED or TIMED_OUT. CLEAR removes the last digit."""
+    (EMV PIN bypass); CANCELLED or TIMED_OUT. CLEAR removes the last digit. amount: the text shown."""
     ui.state("pin")
     buf = bytearray(_MAX)
     n = 0
     err = ""
     try:
         while True:
-            ui.show(ui.lr(title, amount_text), err or ui.t("enter_pin"), ui.fit("*" * n, "c"), ui.t("pin_hint"))
+            ui.show(ui.lr(title, amount), err or ui.t("enter_pin"), ui.fit("*" * n, "c"), ui.t("pin_hint"))
             err = ""
             k = await ui.key(timeout_s)
             if k is None:
