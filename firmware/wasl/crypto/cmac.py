@@ -27,16 +27,16 @@ def _dbl(b, rb):
         b[-1] ^= rb
 
 
-def _last_block(msg, n, bs, k, t):
+def _last_block(msg, n, size, k, t):
     """t = the message's last block XOR its subkey: K1 if complete, else padded (10*) with K2."""
-    if n and n % bs == 0:
-        start = n - bs
-        for i in range(bs):
+    if n and n % size == 0:
+        start = n - size
+        for i in range(size):
             t[i] = msg[start + i] ^ k[i]
         return True
-    start = n - n % bs
+    start = n - n % size
     r = n - start
-    for i in range(bs):
+    for i in range(size):
         if i < r:
             t[i] = msg[start + i]
         elif i == r:
@@ -79,32 +79,32 @@ def aes_cmac(key, msg, out=None):
     return out
 
 
-def block_cmac(cipher, bs, msg, out=None):
-    """CMAC with any block cipher object having encrypt(src, dst) on bs-byte blocks (bs 8 or 16)."""
+def block_cmac(cipher, size, msg, out=None):
+    """CMAC with any block cipher object having encrypt(src, dst) on size-byte blocks (size 8 or 16)."""
     if out is None:
-        out = bytearray(bs)
-    rb = _RB16 if bs == 16 else _RB8
-    k = bytearray(bs)
+        out = bytearray(size)
+    rb = _RB16 if size == 16 else _RB8
+    k = bytearray(size)
     cipher.encrypt(k, k)
     _dbl(k, rb)
     n = len(msg)
-    t = bytearray(bs)
-    if not _last_block(msg, n, bs, k, t):
+    t = bytearray(size)
+    if not _last_block(msg, n, size, k, t):
         _dbl(k, rb)
-        for i in range(bs):
+        for i in range(size):
             t[i] ^= k[i]
     wipe(k)
-    x = bytearray(bs)
-    full = (n - 1) // bs if n else 0
+    x = bytearray(size)
+    full = (n - 1) // size if n else 0
     for b in range(full):
-        o = b * bs
-        for i in range(bs):
+        o = b * size
+        for i in range(size):
             x[i] ^= msg[o + i]
         cipher.encrypt(x, x)
-    for i in range(bs):
+    for i in range(size):
         x[i] ^= t[i]
     cipher.encrypt(x, x)
-    out[:bs] = x
+    out[:size] = x
     wipe(x)
     wipe(t)
     return out

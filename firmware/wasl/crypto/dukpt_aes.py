@@ -92,13 +92,13 @@ def derivation_data(usage, key_type, initial_key_id, counter, out):
     return out
 
 
-def derive_key(derivation_key, key_type, data, out, e=None):
-    """X9.24-3 DeriveKey: AES-ECB of the derivation data under the derivation key, one block per 128 bits
-    of the derived key (block counter 1, 2), truncated to its length. out may alias the derivation key.
-    e: a cryptolib ECB object of the derivation key already made (one per key saves heap)."""
+def derive_key(key, key_type, data, out, e=None):
+    """X9.24-3 DeriveKey: AES-ECB of the derivation data under the derivation key `key`, one block per
+    128 bits of the derived key (block counter 1, 2), truncated to its length. out may alias the
+    derivation key. e: a cryptolib ECB object of the derivation key already made (one per key saves heap)."""
     n = _KEY_BYTES[key_type]
     if e is None:
-        e = aes.ecb(derivation_key)
+        e = aes.ecb(key)
     b = _BLK
     o = 0
     blk = 1

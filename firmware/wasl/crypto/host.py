@@ -192,7 +192,7 @@ def wrap(kbpk, header, key, masked_len=0, fill=None):
     """A key block of the key under the KBPK (tests, tools). header: the 16 header characters, then any
     optional blocks (length and block count are recomputed; a PB pad block is added when needed).
     masked_len: pad the key field to this many bytes to hide the key's length. fill(n): random bytes."""
-    h = parse_header(header, check_length=False)
+    h = parse_header(header[:1] + "%04d" % len(header) + header[5:])   # its length field: made right below
     bs = ml = 16 if h.version == "D" else 8     # cipher block and MAC, bytes
     blocks = [(i, d) for i, d in h.blocks if i != "PB"]
     opt = "".join(_block_field(i, d) for i, d in blocks)

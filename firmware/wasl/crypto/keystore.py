@@ -142,7 +142,7 @@ class KeyStore:
         if sealed:
             p, ln = self._unseal(sealed)
             try:
-                d = self._new_dukpt(p[2] == 0x41)
+                d = self._new_dukpt(p[2])
                 d.restore(memoryview(p)[6:6 + ln])
                 self._ik_kcv = bytes(p[3:6])
                 self._dukpt = d
@@ -153,9 +153,10 @@ class KeyStore:
         self._take_inbox()
         return self._dukpt is not None
 
-    def _new_dukpt(self, is_aes):
-        self._aes = is_aes
-        if is_aes:
+    def _new_dukpt(self, scheme):
+        """An empty DUKPT object of the scheme: 0x41 ('A') AES, 0x54 ('T') TDES, as the sealed state says."""
+        self._aes = scheme == 0x41
+        if self._aes:
             from wasl.crypto.dukpt_aes import AesDukpt
 
             return AesDukpt(_StateSlot(self))
@@ -225,7 +226,7 @@ class KeyStore:
             if old is not None and kcv == self._ik_kcv and old.initial_key_id == kid:
                 raise KeyStoreError("same_key", "this initial key is already loaded")
             old_aes, old_kcv = self._aes, self._ik_kcv
-            d = self._new_dukpt(is_aes)
+            d = self._new_dukpt(0x41 if is_aes else 0x54)
             self._ik_kcv = kcv
             try:
                 d.load_initial_key(key, kid)      # saves the new state
@@ -247,11 +248,12 @@ class KeyStore:
     def _scheme_name(self):
         if self._dukpt is None:
             return "none"
-        if not self._aes:
-            return "TDES DUKPT"
-        from wasl.crypto.dukpt_aes import key_name
+        name = "TDES"
+        if self._aes:
+            from wasl.crypto.dukpt_aes import key_name
 
-        return "%s DUKPT" % key_name(self._dukpt.key_type)
+            name = key_name(self._dukpt.key_type)
+        return "%s DUKPT" % name
 
     # -- transactions
 

@@ -71,7 +71,7 @@ def _hexint(s, what):
         raise TR31Error("%s '%s' is not hex" % (what, s))
 
 
-def parse_header(kb, check_length=True):
+def parse_header(kb):
     """Header of a key block (str or bytes) -> Header; header.size is its length in characters."""
     b = _ascii(kb)
     for i in range(len(b)):
@@ -89,7 +89,7 @@ def parse_header(kb, check_length=True):
     if not _digits(s[1:5]):
         raise TR31Error("key block length '%s' is not 4 digits" % s[1:5])
     h.length = int(s[1:5])
-    if check_length and h.length != len(s):
+    if h.length != len(s):
         raise TR31Error("key block length field says %d, the block has %d characters" % (h.length, len(s)))
     h.usage = s[5:7]
     ok = False
@@ -168,15 +168,15 @@ def _derive(version, kbpk):
     return kbek, kbak
 
 
-def _mac_over(version, kbak, header, payload):
-    """CMAC under the KBAK of the header and the clear key data (in one bytearray, wiped after)."""
+def _mac_over(version, key, header, payload):
+    """CMAC under the KBAK `key` of the header and the clear key data (in one bytearray, wiped after)."""
     d = bytearray(len(header) + len(payload))
     d[:len(header)] = header
     d[len(header):] = payload
     try:
         if version == "D":
-            return aes_cmac(kbak, d)
-        return tdes_cmac(kbak, d)
+            return aes_cmac(key, d)
+        return tdes_cmac(key, d)
     finally:
         wipe(d)
 

@@ -2,7 +2,7 @@
 # under its EMV Book 3 name. docs/emv.md maps them to the book and describes the parameters.
 #
 #   k = Kernel(transport, params["emv"], entry="chip", choose=choose_app, pin=enter_pin)
-#   r = await k.start(amount, now)           # selection ... first GENERATE AC
+#   r = await k.start(amount, local)         # selection ... first GENERATE AC
 #   if r.outcome == GO_ONLINE:                # send the 0200 with r.card() and r.de55, then:
 #       r = await k.complete(rc, field55)     # rc None: no reply (unable to go online)
 #   ...
@@ -120,7 +120,7 @@ class Kernel:
     def online_capable(self):
         return self.term[0x9F35][0] & 0x0F in (1, 2, 4, 5)
 
-    def _terminal_data(self, amount, now, txn_type, amount_other, seq):
+    def _terminal_data(self, amount, local, txn_type, amount_other, seq):
         p = self.params
         t = self.term
         t.clear()
@@ -135,7 +135,7 @@ class Kernel:
         t[0x9F03] = _bcd(amount_other, 6)
         t[0x81] = (amount & 0xFFFFFFFF).to_bytes(4, "big")
         t[0x9F04] = (amount_other & 0xFFFFFFFF).to_bytes(4, "big")
-        y, mo, d, hh, mi, ss = now[:6]
+        y, mo, d, hh, mi, ss = local[:6]
         self.today = y * 10000 + mo * 100 + d
         t[0x9A] = _bcd(self.today % 1000000, 3)
         t[0x9F21] = _bcd(hh * 10000 + mi * 100 + ss, 3)
@@ -204,9 +204,9 @@ class Kernel:
 
     # ---- the two calls the payment flow makes ----------------------------------------------------------
 
-    async def start(self, amount, now, txn_type=0x00, amount_other=0, seq=0, services=False,
+    async def start(self, amount, local, txn_type=0x00, amount_other=0, seq=0, services=False,
                     force_online=False):
-        """Run the transaction up to the first GENERATE AC. amount in minor units; now =
+        """Run the transaction up to the first GENERATE AC. amount in minor units; local =
         (year, month, day, hour, minute, second) local time; txn_type is 9C (00 goods/services,
         01 cash, 09 cashback, 20 refund); seq is the transaction sequence counter (9F41); services
         picks the services bits of the AUC. Returns self.result (outcome approved_offline,
@@ -214,7 +214,7 @@ class Kernel:
         r = self.result
         self.services = services
         try:
-            self._terminal_data(amount, now, txn_type, amount_other, seq)
+            self._terminal_data(amount, local, txn_type, amount_other, seq)
             if self.contactless and amount >= self.cl.get("transaction_limit", 1 << 40):
                 raise NotAccepted("over the contactless limit", "card_try_other")
             if force_online:
