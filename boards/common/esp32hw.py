@@ -53,7 +53,7 @@ class Esp32Board(Hardware):
         self.key_inbox = STORAGE + "/keys"
         _mkdir(STORAGE)
         _mkdir(self.key_inbox)
-        from wasl.crypto.storage import NvsSecureStorage
+        from wasl.crypto.nvs import NvsSecureStorage
 
         self.secure_storage = NvsSecureStorage()
         self.watchdog = Watchdog(watchdog_ms)    # started and fed by the application's loop
