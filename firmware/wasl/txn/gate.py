@@ -1,21 +1,42 @@
 # What the merchant menu's entries share: the supervisor PIN, the checks a menu transaction passes
 # first, and the screen of a host exchange that failed with nothing at stake. Loaded with the entry
 # that needs it (wasl.txn.merchant).
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+from wasl import unload
 from wasl.ui.prompts import enter_digits
 from wasl.ui.screen import CANCELLED, TIMED_OUT
 
-_LOCK_FILE = "supervisor.json"
-_MAX_FAILS = 3
-_LOCK_S = 300
+_LOCK_FILE = const("supervisor.json")
+_MAX_FAILS = const(3)
+_LOCK_S = const(300)
 
 
 async def supervisor(term, title):
     """True when the supervisor PIN is right. Three wrong entries lock it for five minutes, across
     reboots (the failure count is stored)."""
+    import sys
+
+    loaded = "wasl.store" not in sys.modules   # loaded for the PIN's lock: it leaves RAM after it
+    from wasl import store
+
+    try:
+        return await _supervisor(term, title, store)
+    finally:
+        store = None
+        if loaded:
+            unload("wasl.store")
+
+
+async def _supervisor(term, title, store):
     import binascii
     import hashlib
 
-    from wasl import log, store
+    from wasl import log
 
     ui = term.ui
     p = term.params
@@ -46,18 +67,19 @@ async def supervisor(term, title):
 async def gate(term, title, pin=True):
     """What every menu transaction checks first: the supervisor PIN (when asked), then no pending
     reversal. Returns None to go on, or the outcome that stops it."""
-    from wasl.txn.sale import ensure_no_reversal
-
     if pin and not await supervisor(term, title):
         return {"outcome": "refused"}
+    # the payment code is loaded once the PIN is right, not under the PIN prompt
+    from wasl.txn.sale import ensure_no_reversal
+
     if not await ensure_no_reversal(term):
         return {"outcome": "reversal_pending"}
     return None
 
 
-async def link_failed(term, first_row, e, state="no_reply"):
+async def link_failed(term, title, e, state="no_reply"):
     """The host could not be reached or answered wrongly: say why; nothing was at stake."""
     ui = term.ui
     reason = getattr(e, "reason", "invalid")
-    await ui.message([first_row, ui.t("link_" + reason)], term.params.result_timeout_s, "error", state)
+    await ui.message([title, ui.t("link_" + reason)], term.params.result_timeout_s, "error", state)
     return {"outcome": "no_reply", "reason": reason}

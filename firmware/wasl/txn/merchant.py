@@ -3,16 +3,15 @@
 # .settings; a sale is wasl.txn.sale), loaded when chosen. The whole visit leaves RAM afterwards
 # (wasl.app.merchant_menu), so the idle terminal does not carry it, and a visit holds the code of the
 # entry it runs, not of every entry.
-from wasl.ui.prompts import choose
-
 MENU = ("sale", "void", "refund", "bill", "settle", "reprint", "x_report", "echo", "settings", "tms")
 
 
 async def menu(term):
+    from wasl.ui.prompts import choose
+
     ui = term.ui
-    labels = [ui.t(k) for k in MENU]
-    i = await choose(ui, ui.t("menu"), labels, term.params.idle_timeout_s)
-    labels = None
+    i = await choose(ui, ui.t("menu"), [ui.t(k) for k in MENU], term.params.idle_timeout_s)
+    choose = None       # the entries use the prompts, then drop them before the host's or the card's turn
     if isinstance(i, str):
         return {"outcome": i}
     key = MENU[i]

@@ -1,17 +1,13 @@
 # SETTLEMENT from the merchant menu (wasl.txn.merchant): pending advices first, the 0500 with the batch
 # totals, the batch upload (0320) when the host asks for it (95) and the final 0500, then the Z report
-# and the batch closed (journal "set", compacted). Loaded when chosen.
-from wasl import log
-from wasl.host import admin
-from wasl.host.iso8583 import CodecError
-from wasl.host.link import LinkError
-from wasl.host.messages import APPROVED, stamp, text_key
-from wasl.txn import batchops, online
-from wasl.txn.batch import OFFLINE, approved
-from wasl.txn.gate import gate, link_failed
+# and the batch closed (journal "set", compacted). Loaded when chosen; what the host's part needs is
+# loaded once the supervisor PIN is right, and the report's code leaves RAM once it is printed.
+from wasl import log, unload
 
 
 async def settle(term):
+    from wasl.txn.gate import gate, link_failed
+
     ui = term.ui
     p = term.params
     b = term.batch
@@ -22,6 +18,13 @@ async def settle(term):
     if b.count == 0:
         await ui.message([title, ui.t("batch_empty")], 5, "error", "batch_empty")
         return {"outcome": "batch_empty"}
+    from wasl.host import admin
+    from wasl.host.iso8583 import CodecError
+    from wasl.host.link import LinkError
+    from wasl.host.messages import APPROVED, text_key
+    from wasl.txn import batchops, online
+    from wasl.txn.batch import OFFLINE, approved
+
     ui.state("online")
     progress = term.progress(title, ui.t("settling"))
     if b.advices:
@@ -60,15 +63,8 @@ async def settle(term):
         await ui.message([ui.t("settle_failed"), ui.t(text_key(rc, ui.tr)), "(%s)" % rc], p.result_timeout_s,
                          "error", "settle_failed")
         return {"outcome": "declined", "rc": rc}
-    _, local = term.times()
-    ui.state("printing")
-    from wasl.txn.receipt import tables
-    from wasl.txn.report import totals_report
-    from wasl.txn.sale import print_copy, receipt_printer
-
-    tr, ar = tables(ui, p)
-    await print_copy(term, lambda: totals_report(p, tr, b, stamp(local), True, ar=ar), None,
-                     receipt_printer(term, ar))   # the Z report
+    await _z_report(term)
+    unload("wasl.txn.receipt", "wasl.txn.report")
     closed = b.number
     batchops.settle(b)   # journal "set", then compact
     log.info("settle", "batch %06d closed", closed)
@@ -77,10 +73,31 @@ async def settle(term):
 
 
 async def _settle_exchange(term, after_upload, progress):
+    from wasl.host import admin
+    from wasl.txn import online
+    from wasl.txn.batchops import take_stan
+
     b = term.batch
     utc, _ = term.times()
-    stan = batchops.take_stan(b)
+    stan = take_stan(b)
     _, rep = await online.exchange(term, "0500", admin.settlement(term.params, stan, b.number,
                                                                       b.totals_field(), utc, after_upload),
                                    progress)
     return rep[39]
+
+
+async def _z_report(term):
+    """The Z report (the batch's totals, settled), printed. Its frame, and the report's tables with it,
+    go when it returns."""
+    from wasl.host.messages import stamp
+    from wasl.txn.receipt import tables
+    from wasl.txn.report import totals_report
+    from wasl.txn.sale import print_copy, receipt_printer
+
+    ui = term.ui
+    p = term.params
+    _, local = term.times()
+    ui.state("printing")
+    tr, ar = tables(ui, p)
+    await print_copy(term, lambda: totals_report(p, tr, term.batch, stamp(local), True, ar=ar), None,
+                     receipt_printer(term, ar))
