@@ -1,30 +1,69 @@
 # SETTLEMENT from the merchant menu (wasl.txn.merchant): pending advices first, the 0500 with the batch
 # totals, the batch upload (0320) when the host asks for it (95) and the final 0500, then the Z report
-# and the batch closed (journal "set", compacted). Loaded when chosen; what the host's part needs is
-# loaded once the supervisor PIN is right, and the report's code leaves RAM once it is printed.
+# and the batch closed (journal "set", compacted). Loaded when chosen. Each phase runs in a coroutine
+# that returns, and what it loaded leaves RAM before the next: the PIN's prompts, then the host's
+# messages, then the report's code.
 from wasl import log, unload
 
 
 async def settle(term):
-    from wasl.txn.gate import gate, link_failed
-
     ui = term.ui
     p = term.params
     b = term.batch
     title = ui.t("settle")
+    stop = await _check(term, title)
+    unload("wasl.txn.gate", "wasl.ui.prompts")
+    if stop:
+        return stop
+    rc = await _with_host(term, title)
+    unload("wasl.host.admin")
+    if isinstance(rc, dict):
+        return rc
+    from wasl.host.messages import APPROVED, text_key
+
+    if rc != APPROVED:
+        await ui.message([ui.t("settle_failed"), ui.t(text_key(rc, ui.tr)), "(%s)" % rc], p.result_timeout_s,
+                         "error", "settle_failed")
+        return {"outcome": "declined", "rc": rc}
+    await _z_report(term)
+    unload("wasl.txn.receipt", "wasl.txn.report")
+    from wasl.txn.batchops import settle as close
+
+    closed = b.number
+    close(b)   # journal "set", then compact
+    log.info("settle", "batch %06d closed", closed)
+    await ui.message([title, ui.t("settled"), "%06d" % closed], p.result_timeout_s, "ok", "settled")
+    return {"outcome": "settled", "batch": closed}
+
+
+async def _check(term, title):
+    """The supervisor PIN, no pending reversal, a batch that is not empty: None to go on, or the
+    outcome that stops the settlement."""
+    from wasl.txn.gate import gate
+
     stop = await gate(term, title)
     if stop:
         return stop
-    if b.count == 0:
-        await ui.message([title, ui.t("batch_empty")], 5, "error", "batch_empty")
+    if term.batch.count == 0:
+        await term.ui.message([title, term.ui.t("batch_empty")], 5, "error", "batch_empty")
         return {"outcome": "batch_empty"}
+    return None
+
+
+async def _with_host(term, title):
+    """Advices, the 0500, the batch upload and the final 0500 when the host asks for it: the host's
+    last response code, or the outcome that stops the settlement."""
     from wasl.host import admin
     from wasl.host.iso8583 import CodecError
     from wasl.host.link import LinkError
-    from wasl.host.messages import APPROVED, text_key
-    from wasl.txn import batchops, online
+    from wasl.host.messages import APPROVED
+    from wasl.txn import online
     from wasl.txn.batch import OFFLINE, approved
+    from wasl.txn.batchops import transactions
 
+    ui = term.ui
+    p = term.params
+    b = term.batch
     ui.state("online")
     progress = term.progress(title, ui.t("settling"))
     if b.advices:
@@ -43,7 +82,7 @@ async def settle(term):
         rc = await _settle_exchange(term, False, progress)
         if rc == "95":
             ui.state("uploading")
-            for t in batchops.transactions(b):
+            for t in transactions(b):
                 if t["ty"] != "void" and approved(t) and not t.get("voided") and not t.get("reversed"):
                     utc, _ = term.times()
                     _, up = await online.exchange(term, "0320", admin.batch_upload(p, t, utc),
@@ -58,18 +97,10 @@ async def settle(term):
             else:
                 rc = await _settle_exchange(term, True, progress)
     except (LinkError, CodecError) as e:
+        from wasl.txn.gate import link_failed
+
         return await link_failed(term, ui.t("settle_failed"), e, "settle_failed")
-    if rc != APPROVED:
-        await ui.message([ui.t("settle_failed"), ui.t(text_key(rc, ui.tr)), "(%s)" % rc], p.result_timeout_s,
-                         "error", "settle_failed")
-        return {"outcome": "declined", "rc": rc}
-    await _z_report(term)
-    unload("wasl.txn.receipt", "wasl.txn.report")
-    closed = b.number
-    batchops.settle(b)   # journal "set", then compact
-    log.info("settle", "batch %06d closed", closed)
-    await ui.message([title, ui.t("settled"), "%06d" % closed], p.result_timeout_s, "ok", "settled")
-    return {"outcome": "settled", "batch": closed}
+    return rc
 
 
 async def _settle_exchange(term, after_upload, progress):
