@@ -1,8 +1,7 @@
 # What the merchant menu does with the batch beyond selling: read its transactions back from the
 # journal (void, reprint, batch upload), take STANs for control messages, settle and compact.
-# Loaded with the menu.
+# Loaded by the menu entries that use it (wasl.txn.void, .bill, .settle, .reprint, .echo).
 from wasl.txn.batch import _WRAP, OFFLINE
-from wasl.txn.journal_tools import rewrite
 
 
 def take_stan(batch):
@@ -15,6 +14,8 @@ def take_stan(batch):
 
 def settle(batch):
     """Close the open batch, then compact: the journal keeps only the numbers to continue from."""
+    from wasl.txn.journal_tools import rewrite
+
     batch.record({"e": "set", "b": batch.number})
     rewrite(batch.journal, [{"e": "base", "s": batch.stan, "i": batch.invoice, "b": batch.number}])
 
