@@ -1,4 +1,4 @@
-# The acquirer echo: the merchant menu's host test (wasl.txn.merchant.echo) without its screens. The same
+# The acquirer echo: the merchant menu's host test (wasl.txn.echo.echo) without its screens. The same
 # message builder (wasl.host.admin.echo), the same exchange (wasl.txn.online: KSN and MAC when the
 # terminal has keys, reply validated and its MAC checked), the same TLS link and STAN journal.
 from wasl.diag import FAIL, PASS, SKIPPED
