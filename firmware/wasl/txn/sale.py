@@ -3,12 +3,11 @@
 #   asks -> journal "new" -> 0200 (journal "sent" first) -> reply journaled -> (chip: the card's second
 #   GENERATE AC) -> result shown -> receipts (journal "prt" per copy).
 # The UI prompts, the host layer talks, the printer prints; this module decides.
+# The host side (wasl.txn.online, wasl.host.messages, wasl.card) is imported where it is used, never
+# held here: once a card transaction is concluded and journaled, it leaves RAM before the receipts print.
 from wasl import log, unload, unload_package
-from wasl.card import CardError
 from wasl.host.iso8583 import CodecError
 from wasl.host.link import LinkError
-from wasl.host.messages import APPROVED, stamp, text_key
-from wasl.txn import online
 from wasl.txn.batch import approved as batch_approved
 from wasl.ui.screen import CANCELLED, TIMED_OUT
 
@@ -18,6 +17,8 @@ async def ensure_no_reversal(term):
     pending: the new transaction must not start."""
     if term.batch.pending is None:
         return True
+    from wasl.txn import online
+
     ui = term.ui
     ui.state("reversal")
     if await online.clear_reversal(term, term.progress(ui.t("reversal"))):
@@ -44,7 +45,7 @@ def read_card(data, local, fallback):
         card = track2.parse_track2(data.get("track2"), "fallback" if fallback else data.get("entry", "swipe"))
         track2.check_expiry(card, local[0], local[1])
         if card.service_code[:1] in "26" and not fallback:
-            raise CardError("insert_card", "chip card swiped")
+            raise track2.CardError("insert_card", "chip card swiped")
         return card
     finally:
         track2 = None
@@ -64,11 +65,34 @@ async def pin_entry(term, title, amount, bypass=False):
         unload("wasl.ui.pin")
 
 
+# Inside card_transaction: where conclude() leaves the concluded transaction and its outcome's screen,
+# so that the receipts print once the card's code (the EMV kernel) and the host side have left RAM.
+_due = None
+# The host side of a card transaction: not needed once its outcome is journaled.
+_HOST = ("wasl.txn.online", "wasl.host.messages", "wasl.card")
+
+
 async def card_transaction(term, ty, first_key=None, amount=None, extra=None):
     """SALE (ty 'sale'), REFUND ('refund') or BILL PAYMENT ('bill', amount given). `extra` goes into
     the journal record (bill reference, original RRN). Returns the journal record or an outcome dict.
     A chip or contactless card goes through the EMV kernel (wasl.txn.chip, loaded for it); a swiped
-    card through its track 2; a wrong PIN is asked again."""
+    card through its track 2; a wrong PIN is asked again. The receipts of the concluded transaction
+    print last, when only the receipt side is needed."""
+    global _due
+    _due = due = []
+    try:
+        res = await _card_transaction(term, ty, first_key, amount, extra)
+    finally:
+        _due = None
+    if due:
+        t, rows = due.pop()
+        due = None
+        unload(*_HOST)
+        await print_receipts(term, t, None, rows)
+    return res
+
+
+async def _card_transaction(term, ty, first_key, amount, extra):
     ui = term.ui
     p = term.params
     title = ui.t(ty)
@@ -156,6 +180,8 @@ async def keyed(term, title):
 async def swiped(term, ty, amount, data, extra, title, fallback):
     """A magnetic stripe (or key-entered) card: track 2, the PIN when its service code asks for one,
     then online. A key-entered card has service code 000 (no chip, no PIN) and needs a signature."""
+    from wasl.card import CardError
+
     ui = term.ui
     _, local = term.times()
     try:
@@ -199,6 +225,8 @@ async def swiped(term, ty, amount, data, extra, title, fallback):
 
 def begin(term, ty, amount, card, extra):
     """Journal a new card transaction ("new"): its STAN, invoice and what the receipt needs."""
+    from wasl.host.messages import stamp
+
     _, local = term.times()
     stan, invoice = term.batch.next_numbers()
     t = {"e": "new", "s": stan, "i": invoice, "b": term.batch.number, "ty": ty, "a": amount,
@@ -228,6 +256,8 @@ def offline_ok(term, ty, amount, card):
 async def go_online(term, ty, amount, card, extra, title, pin=None, icc=None):
     """Journal the new transaction and send its 0200. Return (t, reply fields, None), or (t, None, the
     LinkError / CodecError) with the reversal armed."""
+    from wasl.txn import online
+
     ui = term.ui
     p = term.params
     t = begin(term, ty, amount, card, extra)
@@ -242,6 +272,8 @@ async def go_online(term, ty, amount, card, extra, title, pin=None, icc=None):
 
 async def no_reply(term, t, e):
     """The outcome is unknown: the reversal stays armed; try it at once, then tell the merchant."""
+    from wasl.txn import online
+
     ui = term.ui
     reason = getattr(e, "reason", "invalid")
     log.warn(t["ty"], "stan %06d no reply: %s %s", t["s"], reason, getattr(e, "detail", e))
@@ -254,7 +286,7 @@ async def no_reply(term, t, e):
 
 
 async def conclude(term, t, rc):
-    """Show the host's answer (already journaled), then print."""
+    """Show the host's answer (already journaled), then print (inside card_transaction: it prints)."""
     ui = term.ui
     p = term.params
     approved = batch_approved(t)
@@ -264,14 +296,24 @@ async def conclude(term, t, rc):
     elif approved:
         rows = (ui.t("approved"), ui.money(t["a"], p), ui.t("auth_code") + " " + t.get("au", ""))
     else:
-        rows = (ui.t("declined"), ui.t(text_key(rc, ui.tr)), "(%s)" % rc)
+        rows = (ui.t("declined"), ui.t(_rc_key(rc, ui.tr)), "(%s)" % rc)
     ui.state("approved" if approved else "declined")
     # the outcome stays on the glass while the receipts print: the last row says what is going on
     ui.show(rows[0], rows[1], rows[2], ui.t(t["ty"]), align="c")
     ui.beep("ok" if approved else "error")
-    await print_receipts(term, t, None, rows)
     t["outcome"] = "approved" if approved else "declined"
+    if _due is not None:            # card_transaction prints them when the card's code has gone
+        _due.append((t, rows))
+    else:
+        await print_receipts(term, t, None, rows)
     return t
+
+
+def _rc_key(rc, tr):
+    """The translation key of a response code's words (wasl.host.messages.text_key, without holding
+    that module)."""
+    key = "rc_" + rc
+    return key if tr.get(key) is not None else "rc_refused"
 
 
 async def print_copy(term, lines, rows=None, printer=None):
@@ -377,5 +419,5 @@ async def print_receipts(term, t, copies=None, rows=None):
     txn_receipt = tables = tr = ar = printer = None
     unload("wasl.txn.receipt", *loaded)
     ui.state("result")
-    why = "" if approved else ui.t("card_declined") if "crd" in t else ui.t(text_key(t.get("rc", ""), ui.tr))
+    why = "" if approved else ui.t("card_declined") if "crd" in t else ui.t(_rc_key(t.get("rc", ""), ui.tr))
     await ui.message([ui.t("approved") if approved else ui.t("declined"), why], 5, None, None)
