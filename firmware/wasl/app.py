@@ -274,7 +274,7 @@ def main(hw, keys):
     # belong below the long-lived blocks, not scattered among boot's short-lived objects.
     for name in _BOOT_PARAMS + _BOOT_RECOVERY + ("wasl.host.spec",):
         __import__(name)
-    unload(*_BOOT_PARAMS + _BOOT_RECOVERY)
+    unload(*_BOOT_PARAMS + _BOOT_RECOVERY + _TXN_MODULES)   # and the payment code recovery imports
     # The long-lived large blocks next, while the heap is still in one piece.
     gc.collect()
     from wasl.host.spec import SPEC
