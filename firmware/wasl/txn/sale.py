@@ -32,7 +32,6 @@ async def ensure_no_reversal(term):
 # has a PIN pad (6, 7): this one has.
 _PIN_SERVICE = "03567"
 _PIN_TRIES = 3     # a wrong PIN (55) is asked again, up to this many tries in all
-_SETTLE_MS = 300   # after a copy, the printer may still be printing what it holds: wait, then ask
 
 
 def read_card(data, local, fallback):
@@ -77,22 +76,8 @@ async def card_transaction(term, ty, first_key=None, amount=None, extra=None):
     the journal record (bill reference, original RRN). Returns the journal record or an outcome dict.
     A chip or contactless card goes through the EMV kernel (wasl.txn.chip, loaded for it); a swiped
     card through its track 2; a wrong PIN is asked again. The receipts of the concluded transaction
-    print last, when only the receipt side is needed."""
+    print last, once the card's code and the host side have left RAM."""
     global _due
-    _due = due = []
-    try:
-        res = await _card_transaction(term, ty, first_key, amount, extra)
-    finally:
-        _due = None
-    if due:
-        t, rows = due.pop()
-        due = None
-        unload(*_HOST)
-        await print_receipts(term, t, None, rows)
-    return res
-
-
-async def _card_transaction(term, ty, first_key, amount, extra):
     ui = term.ui
     p = term.params
     title = ui.t(ty)
@@ -113,47 +98,59 @@ async def _card_transaction(term, ty, first_key, amount, extra):
     fallback = False
     tries = 0
     again = None          # a chip card still in the reader after a wrong PIN: read it again
-    while True:
-        if again is not None:
-            data, again = again, None
-        else:
-            data = await ui.wait_card(p, title, amount, "swipe_card" if fallback else None)
-        if isinstance(data, str):
-            await ui.message([title, ui.t(data)], 2, "error", data)
-            return {"outcome": data}
-        entry = data.get("entry", "swipe")
-        if entry in ("chip", "tap"):
-            from wasl.txn import chip        # the EMV kernel, for this card only
+    _due = due = []
+    try:
+        while True:
+            if again is not None:
+                data, again = again, None
+            else:
+                data = await ui.wait_card(p, title, amount, "swipe_card" if fallback else None)
+            if isinstance(data, str):
+                await ui.message([title, ui.t(data)], 2, "error", data)
+                return {"outcome": data}
+            entry = data.get("entry", "swipe")
+            if entry in ("chip", "tap"):
+                from wasl.txn import chip        # the EMV kernel, for this card only
 
-            try:
-                res = await chip.transaction(term, ty, amount, entry, extra, title)
-            finally:
-                chip = None
-                unload("wasl.txn.chip")
-                unload_package("wasl.emv")
-            if res.get("outcome") == "fallback" and entry == "chip" and p.fallback:
-                fallback = True
-                await ui.message([title, ui.t("chip_error"), ui.t("swipe_card")], 3, "error", "fallback")
+                try:
+                    res = await chip.transaction(term, ty, amount, entry, extra, title)
+                finally:
+                    unload(chip.__name__)
+                    chip = None
+                    unload_package("wasl.emv")
+                if res.get("outcome") == "fallback" and entry == "chip" and p.fallback:
+                    fallback = True
+                    await ui.message([title, ui.t("chip_error"), ui.t("swipe_card")], 3, "error", "fallback")
+                    continue
+            else:
+                if entry == "manual":
+                    data = await keyed(term, title)
+                    if isinstance(data, str):
+                        await ui.message([title, ui.t(data)], 2, "error", data)
+                        return {"outcome": data}
+                res = await swiped(term, ty, amount, data, extra, title, fallback)
+                data = None
+            if res.get("outcome") == "wrong_pin":
+                tries += 1
+                if tries < _PIN_TRIES:
+                    await ui.message([title, ui.t("rc_55"), ui.t("pin_try_again")], 3, "error", "wrong_pin")
+                    if entry == "chip":
+                        again = {"entry": "chip"}
+                    continue
+                await ui.message([title, ui.t("rc_55"), ui.t("pin_tries")], 5, "error", "pin_tries")
+            if res.get("outcome") == "insert_card":
                 continue
-        else:
-            if entry == "manual":
-                data = await keyed(term, title)
-                if isinstance(data, str):
-                    await ui.message([title, ui.t(data)], 2, "error", data)
-                    return {"outcome": data}
-            res = await swiped(term, ty, amount, data, extra, title, fallback)
-            data = None
-        if res.get("outcome") == "wrong_pin":
-            tries += 1
-            if tries < _PIN_TRIES:
-                await ui.message([title, ui.t("rc_55"), ui.t("pin_try_again")], 3, "error", "wrong_pin")
-                if entry == "chip":
-                    again = {"entry": "chip"}
-                continue
-            await ui.message([title, ui.t("rc_55"), ui.t("pin_tries")], 5, "error", "pin_tries")
-        if res.get("outcome") == "insert_card":
-            continue
-        return res
+            break
+    finally:
+        _due = None
+    if due:                 # concluded (conclude): its receipts
+        t, rows = due.pop()
+        due = data = None
+        unload(*_HOST)
+        from wasl.txn.receipt import print_receipts
+
+        await print_receipts(term, t, None, rows)
+    return res
 
 
 async def keyed(term, title):
@@ -296,7 +293,9 @@ async def conclude(term, t, rc):
     elif approved:
         rows = (ui.t("approved"), ui.money(t["a"], p), ui.t("auth_code") + " " + t.get("au", ""))
     else:
-        rows = (ui.t("declined"), ui.t(_rc_key(rc, ui.tr)), "(%s)" % rc)
+        from wasl.host.messages import text_key
+
+        rows = (ui.t("declined"), ui.t(text_key(rc, ui.tr)), "(%s)" % rc)
     ui.state("approved" if approved else "declined")
     # the outcome stays on the glass while the receipts print: the last row says what is going on
     ui.show(rows[0], rows[1], rows[2], ui.t(t["ty"]), align="c")
@@ -309,115 +308,21 @@ async def conclude(term, t, rc):
     return t
 
 
-def _rc_key(rc, tr):
-    """The translation key of a response code's words (wasl.host.messages.text_key, without holding
-    that module)."""
-    key = "rc_" + rc
-    return key if tr.get(key) is not None else "rc_refused"
-
-
+# The printing side lives in wasl.txn.receipt, loaded for the printing only; the menu (print_copy,
+# receipt_printer) and the recovery at boot (print_receipts) reach it through these.
 async def print_copy(term, lines, rows=None, printer=None):
-    """Print one copy (lines: a function giving its lines), with the printer's status read before and
-    after when the board wires its RX line (wasl.drivers.escpos_status, loaded for it): no paper, an
-    open cover or no answer stops it with the reason on the screen; OK prints the copy again once the
-    merchant has fixed it, CANCEL gives up. True when the copy came out whole. printer: what prints
-    the lines (receipt_printer()), the board's printer by default."""
-    hw = term.hw
-    ui = term.ui
-    pr = printer or hw.printer
-    if not getattr(hw, "printer_status", False):
-        _printing(ui, rows)
-        _print(term, pr, lines)
-        return True
-    from wasl.drivers import escpos_status as ps
+    from wasl.txn import receipt
 
-    try:
-        while True:
-            why = ps.problem(await ps.aread(hw.printer.uart))
-            if why is None:
-                _printing(ui, rows)
-                _print(term, pr, lines)
-                why = ps.problem(await ps.aread(hw.printer.uart, settle_ms=_SETTLE_MS))
-                if why is None:
-                    return True
-            log.warn("print", "printer: %s", why)
-            key = await ui.message([ui.t(why), ui.t("fix_then_ok"), "", ui.t("ok_cancel")], term.params.result_timeout_s,
-                                   "error", "printer_problem")
-            if key != "OK":
-                return False
-    finally:
-        ps = None
-        unload("wasl.drivers.escpos_status")
-
-
-def _print(term, pr, lines):
-    """The receipt logo (parameter receipt.logo, a PBM image printed as raster by
-    wasl.drivers.escpos_raster, loaded for it), then the copy's lines. A logo that can no longer be read
-    (the file went after boot) is skipped with a warning: the receipt itself always prints."""
-    logo = term.params.receipt_logo
-    if logo:
-        import sys
-
-        loaded = [n for n in ("wasl.drivers.escpos_raster", "wasl.drivers.fold") if n not in sys.modules]
-        try:
-            from wasl.drivers.escpos_raster import Raster
-
-            Raster(term.hw.printer.uart).logo(logo)
-        except (OSError, ValueError, MemoryError) as e:   # the receipt still prints, without it
-            log.warn("print", "receipt logo not printed: %r", e)
-        finally:
-            Raster = None
-            unload(*loaded)
-    pr.print_lines(lines())
-
-
-def _printing(ui, rows):
-    if rows:
-        ui.show(rows[0], rows[1], rows[2], ui.t("printing"), align="c")
-    else:
-        ui.show(ui.t("printing"), align="c")
-
-
-# What printing a bilingual receipt may load (dropped afterwards unless it was there before)
-_BILINGUAL = ("wasl.ui.lang_fr", "wasl.ui.lang_ar", "wasl.ui.arabic", "wasl.ui.font16", "wasl.drivers.escpos_arabic")
+    return await receipt.print_copy(term, lines, rows, printer)
 
 
 def receipt_printer(term, ar):
-    """The board's printer; for a bilingual receipt (ar: the Arabic table) the driver that prints its
-    Arabic lines too (wasl.drivers.escpos_arabic: the printer's code page, or raster)."""
-    if ar is None:
-        return term.hw.printer
-    from wasl.drivers.escpos_arabic import Bilingual
+    from wasl.txn import receipt
 
-    return Bilingual(term.hw.printer)
+    return receipt.receipt_printer(term, ar)
 
 
 async def print_receipts(term, t, copies=None, rows=None):
-    """Merchant then (after a prompt) customer copy; a declined transaction prints the customer copy.
-    Each printed copy is journaled, so a reboot knows what is still to print. rows: the outcome's
-    screen, kept above the "printing" line."""
-    ui = term.ui
-    approved = batch_approved(t)
-    if copies is None:
-        copies = "mc" if approved else "c"
-    ui.state("printing")
-    import sys
+    from wasl.txn import receipt
 
-    loaded = [n for n in _BILINGUAL if n not in sys.modules] if term.params.receipt_bilingual else ()
-    from wasl.txn.receipt import tables, txn_receipt   # loaded for the printing only
-
-    tr, ar = tables(ui, term.params)
-    printer = receipt_printer(term, ar)
-    for i, copy in enumerate(copies):
-        if i:
-            key = await ui.message([ui.t("approved"), "", ui.t("customer_copy_q")], 15, None, "copy_prompt")
-            if key == "CANCEL":
-                break
-        if not await print_copy(term, lambda: txn_receipt(term.params, tr, t, copy, ar=ar), rows, printer):
-            break           # not journaled: the reprint menu (and a reboot) still owe this copy
-        term.batch.record({"e": "prt", "s": t["s"], "c": copy})
-    txn_receipt = tables = tr = ar = printer = None
-    unload("wasl.txn.receipt", *loaded)
-    ui.state("result")
-    why = "" if approved else ui.t("card_declined") if "crd" in t else ui.t(_rc_key(t.get("rc", ""), ui.tr))
-    await ui.message([ui.t("approved") if approved else ui.t("declined"), why], 5, None, None)
+    return await receipt.print_receipts(term, t, copies, rows)
