@@ -121,10 +121,14 @@ def unload_since(before):
 
 
 async def sale(term, first_key):
+    # an import statement, not __import__("wasl.txn.sale"): its names are interned already, where a
+    # string constant would be an object in RAM for as long as this module lives (also below)
     try:
-        await __import__("wasl.txn.sale", None, None, ("card_transaction",)).card_transaction(
-            term, "sale", first_key)
+        from wasl.txn.sale import card_transaction
+
+        await card_transaction(term, "sale", first_key)
     finally:
+        card_transaction = None
         unload(*_TXN_MODULES)
 
 
@@ -135,9 +139,11 @@ async def advices(term):
     ui.state("advice")
     before = set(sys.modules)
     try:
-        done = await __import__("wasl.txn.advice", None, None, ("send",)).send(
-            term, term.progress(ui.t("advice"), "%d" % len(term.batch.advices)))
+        from wasl.txn.advice import send
+
+        done = await send(term, term.progress(ui.t("advice"), "%d" % len(term.batch.advices)))
     finally:
+        send = None
         unload_since(before)
     term.link.rearm()
     term.advice_due = 0 if done else term.hw.clock.time() + term.params.advice_retry_s
@@ -149,12 +155,15 @@ async def tms(term, asked=False):
     minutes later: never fatal, or a terminal would reset at every idle screen."""
     before = set(sys.modules)
     try:
-        return await __import__("wasl.tms.session", None, None, ("run",)).run(term, asked)
+        from wasl.tms.session import run as visit
+
+        return await visit(term, asked)
     except Exception as e:
         log.exception("tms", "visit failed", e)
         term.tms_due = term.hw.clock.time() + 300
         return True             # the screen may have changed: redraw the idle screen
     finally:
+        visit = None
         unload_since(before)
         term.link.rearm()
 
@@ -252,8 +261,11 @@ def boot(hw, codec, ctx, keys, ui):
 async def recover(term):
     """What a power cut left (wasl.recovery), then boot-only code and the payment code leave RAM."""
     try:
-        await __import__("wasl.recovery", None, None, ("recover",)).recover(term)
+        from wasl.recovery import recover as run
+
+        await run(term)
     finally:
+        run = None
         unload(*_BOOT_RECOVERY + _TXN_MODULES)
 
 

@@ -47,8 +47,8 @@ def read_card(data, local, fallback):
             raise track2.CardError("insert_card", "chip card swiped")
         return card
     finally:
+        unload(track2.__name__)
         track2 = None
-        unload("wasl.card.track2")
 
 
 async def pin_entry(term, title, amount, bypass=False):
@@ -60,8 +60,8 @@ async def pin_entry(term, title, amount, bypass=False):
         return await pin.enter_pin(term.ui, title, term.ui.money(amount, term.params),
                                    term.params.idle_timeout_s, bypass)
     finally:
+        unload(pin.__name__)
         pin = None
-        unload("wasl.ui.pin")
 
 
 # Inside card_transaction: where conclude() leaves the concluded transaction and its outcome's screen,
@@ -169,8 +169,8 @@ async def keyed(term, title):
         if mmyy in (CANCELLED, TIMED_OUT):
             return mmyy
     finally:
+        unload(prompts.__name__)
         prompts = None
-        unload("wasl.ui.prompts")
     return {"entry": "manual", "track2": pan + "=" + mmyy[2:] + mmyy[:2] + "000"}
 
 
@@ -206,8 +206,8 @@ async def swiped(term, ty, amount, data, extra, title, fallback):
             try:
                 t = offline.approve(term, ty, amount, card, add)
             finally:
+                unload(offline.__name__)
                 offline = None
-                unload("wasl.txn.offline")
             if t is not None:
                 return await conclude(term, t, t["rc"])   # Y1
         t, rep, err = await go_online(term, ty, amount, card, add, title, pin)
