@@ -7,7 +7,6 @@ from wasl import VERSION, log, unload
 from wasl.host.link import tls_context
 from wasl.ui.screen import DIGITS, Ui
 
-_MENU_MODULE = "wasl.txn.merchant"
 # What the merchant chose in the menu's settings (its language), on the board's storage: not in
 # params.json, which the terminal's manager writes (and may sign); it wins over the parameter.
 SETTINGS = "settings.json"
@@ -166,8 +165,11 @@ async def merchant_menu(term):
     """The menu's flows (wasl.txn.merchant and what it imports) are loaded for the visit only."""
     before = set(sys.modules)
     try:
-        await __import__(_MENU_MODULE, None, None, ("menu",)).menu(term)
+        from wasl.txn.merchant import menu
+
+        await menu(term)
     finally:
+        menu = None
         unload_since(before)
 
 

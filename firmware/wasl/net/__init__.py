@@ -90,7 +90,9 @@ class Links:
         (an OSError from the driver, no memory to load it) leaves the terminal without a link, which
         the next check tries again: never a crash at idle or in the middle of a transaction."""
         try:
-            return await getattr(__import__("wasl.net.switch", None, None, (what,)), what)(self)
+            from wasl.net import switch
+
+            return await getattr(switch, what)(self)
         except Exception as e:
             from wasl import log
 
@@ -99,4 +101,5 @@ class Links:
             self.ppp = None
             return False
         finally:
-            unload("wasl.net.switch")
+            switch = None
+            unload(__name__ + ".switch")    # no string constant resident for it

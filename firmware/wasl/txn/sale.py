@@ -67,8 +67,6 @@ async def pin_entry(term, title, amount, bypass=False):
 # Inside card_transaction: where conclude() leaves the concluded transaction and its outcome's screen,
 # so that the receipts print once the card's code (the EMV kernel) and the host side have left RAM.
 _due = None
-# The host side of a card transaction: not needed once its outcome is journaled.
-_HOST = ("wasl.txn.online", "wasl.host.messages", "wasl.card")
 
 
 async def card_transaction(term, ty, first_key=None, amount=None, extra=None):
@@ -146,7 +144,9 @@ async def card_transaction(term, ty, first_key=None, amount=None, extra=None):
     if due:                 # concluded (conclude): its receipts
         t, rows = due.pop()
         due = data = None
-        unload(*_HOST)
+        from wasl.app import _TXN_MODULES   # this module, then its host side: not needed any more
+
+        unload(*_TXN_MODULES[1:])
         from wasl.txn.receipt import print_receipts
 
         await print_receipts(term, t, None, rows)
