@@ -7,6 +7,10 @@ from wasl import VERSION, log, unload
 from wasl.host.link import tls_context
 from wasl.ui.screen import DIGITS, Ui
 
+# Code loaded for a visit is named by a string, not imported by statement: a statement would intern its
+# dotted name for good (the name table's pools are what a chip sale runs short of), a string is freed
+# with this module.
+_MENU_MODULE = "wasl.txn.merchant"
 # What the merchant chose in the menu's settings (its language), on the board's storage: not in
 # params.json, which the terminal's manager writes (and may sign); it wins over the parameter.
 SETTINGS = "settings.json"
@@ -114,8 +118,8 @@ def unload_since(before):
 
 
 async def sale(term, first_key):
-    # an import statement, not __import__("wasl.txn.sale"): its names are interned already, where a
-    # string constant would be an object in RAM for as long as this module lives (also below)
+    # an import statement, not __import__("wasl.txn.sale"): its names are interned anyway (the sale
+    # interns them), where a string constant would be an object in RAM for as long as this module lives
     try:
         from wasl.txn.sale import card_transaction
 
@@ -132,11 +136,9 @@ async def advices(term):
     ui.state("advice")
     before = set(sys.modules)
     try:
-        from wasl.txn.advice import send
-
-        done = await send(term, term.progress(ui.t("advice"), "%d" % len(term.batch.advices)))
+        done = await __import__("wasl.txn.advice", None, None, ("send",)).send(
+            term, term.progress(ui.t("advice"), "%d" % len(term.batch.advices)))
     finally:
-        send = None
         unload_since(before)
     term.link.rearm()
     term.advice_due = 0 if done else term.hw.clock.time() + term.params.advice_retry_s
@@ -148,15 +150,12 @@ async def tms(term, asked=False):
     minutes later: never fatal, or a terminal would reset at every idle screen."""
     before = set(sys.modules)
     try:
-        from wasl.tms.session import run as visit
-
-        return await visit(term, asked)
+        return await __import__("wasl.tms.session", None, None, ("run",)).run(term, asked)
     except Exception as e:
         log.exception("tms", "visit failed", e)
         term.tms_due = term.hw.clock.time() + 300
         return True             # the screen may have changed: redraw the idle screen
     finally:
-        visit = None
         unload_since(before)
         term.link.rearm()
 
@@ -165,11 +164,8 @@ async def merchant_menu(term):
     """The menu's flows (wasl.txn.merchant and what it imports) are loaded for the visit only."""
     before = set(sys.modules)
     try:
-        from wasl.txn.merchant import menu
-
-        await menu(term)
+        await __import__(_MENU_MODULE, None, None, ("menu",)).menu(term)
     finally:
-        menu = None
         unload_since(before)
 
 
@@ -189,11 +185,11 @@ def top_up_keys(term):
 
 async def run(hw, codec, ctx, keys):
     """Boot's steps (wasl.startup, dropped once the terminal is up), then the idle loop. Nothing of boot
-    is left in this frame, which lives as long as the terminal (see wasl.startup.terminal)."""
+    is left in this frame, which lives as long as the terminal (see wasl.startup.boot)."""
     ui = Ui(hw)
     from wasl import startup
 
-    term = startup.terminal(hw, codec, ctx, keys, ui)
+    term = startup.boot(hw, codec, ctx, keys, ui)
     if not isinstance(term, Terminal):
         await startup.out_of_service(ui, term)
         return

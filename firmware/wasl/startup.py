@@ -62,7 +62,7 @@ async def out_of_service(ui, err):
         await ui.events.get()
 
 
-def terminal(hw, codec, ctx, keys, ui):
+def boot(hw, codec, ctx, keys, ui):
     """Boot's steps up to the terminal (parameters, language, journal repaired, links), in a plain
     function: its frame goes when it returns, with every boot-only object it held. (A coroutine's frame
     lives as long as the coroutine, and the idle loop never returns: a slot of it still pointing at the

@@ -90,9 +90,7 @@ class Links:
         (an OSError from the driver, no memory to load it) leaves the terminal without a link, which
         the next check tries again: never a crash at idle or in the middle of a transaction."""
         try:
-            from wasl.net import switch
-
-            return await getattr(switch, what)(self)
+            return await getattr(__import__("wasl.net.switch", None, None, (what,)), what)(self)
         except Exception as e:
             from wasl import log
 
@@ -101,5 +99,4 @@ class Links:
             self.ppp = None
             return False
         finally:
-            switch = None
-            unload(__name__ + ".switch")    # no string constant resident for it
+            unload("wasl.net.switch")

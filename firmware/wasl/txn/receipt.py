@@ -69,7 +69,7 @@ signature|l||=rule|
 customer|c||r_keep|
 customer|c||r_thanks|""")
 
-def _rc_key(rc, tr):
+def text_key(rc, tr):
     """The translation key of a response code's words (as wasl.host.messages.text_key)."""
     key = "rc_" + rc
     return key if tr.get(key) is not None else "rc_refused"
@@ -229,7 +229,7 @@ def txn_receipt(p, tr, t, copy, cols=32, ar=None, layout=TXN):
         if w == "@outcome":
             return "approved" if approved else "declined"
         if w == "@refusal":
-            return _rc_key(t.get("adv") or t.get("rc", ""), tr)   # an offline approval the host refused: its code
+            return text_key(t.get("adv") or t.get("rc", ""), tr)   # an offline approval the host refused: its code
         if w == "=rule":
             return "_" * cols
         if w == "@copy":
@@ -374,5 +374,5 @@ async def print_receipts(term, t, copies=None, rows=None):
     tr = ar = printer = None
     unload(__name__, *loaded)        # this module too: loaded for the printing only
     ui.state("result")
-    why = "" if approved else ui.t("card_declined") if "crd" in t else ui.t(_rc_key(t.get("rc", ""), ui.tr))
+    why = "" if approved else ui.t("card_declined") if "crd" in t else ui.t(text_key(t.get("rc", ""), ui.tr))
     await ui.message([ui.t("approved") if approved else ui.t("declined"), why], 5, None, None)

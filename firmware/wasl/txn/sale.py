@@ -5,6 +5,12 @@
 # The UI prompts, the host layer talks, the printer prints; this module decides.
 # The host side (wasl.txn.online, wasl.host.messages, wasl.card) is imported where it is used, never
 # held here: once a card transaction is concluded and journaled, it leaves RAM before the receipts print.
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
 from wasl import log, unload, unload_package
 from wasl.host.iso8583 import CodecError
 from wasl.host.link import LinkError
@@ -30,8 +36,8 @@ async def ensure_no_reversal(term):
 
 # Service code, third digit (ISO/IEC 7813): the card wants a PIN (0, 3, 5), or a PIN where the terminal
 # has a PIN pad (6, 7): this one has.
-_PIN_SERVICE = "03567"
-_PIN_TRIES = 3     # a wrong PIN (55) is asked again, up to this many tries in all
+_PIN_SERVICE = const("03567")
+_PIN_TRIES = const(3)     # a wrong PIN (55) is asked again, up to this many tries in all
 
 
 def read_card(data, local, fallback):
@@ -66,7 +72,7 @@ async def pin_entry(term, title, amount, bypass=False):
 
 # Inside card_transaction: where conclude() leaves the concluded transaction and its outcome's screen,
 # so that the receipts print once the card's code (the EMV kernel) and the host side have left RAM.
-_due = None
+due = None
 
 
 async def card_transaction(term, ty, first_key=None, amount=None, extra=None):
@@ -75,7 +81,7 @@ async def card_transaction(term, ty, first_key=None, amount=None, extra=None):
     A chip or contactless card goes through the EMV kernel (wasl.txn.chip, loaded for it); a swiped
     card through its track 2; a wrong PIN is asked again. The receipts of the concluded transaction
     print last, once the card's code and the host side have left RAM."""
-    global _due
+    global due
     ui = term.ui
     p = term.params
     title = ui.t(ty)
@@ -96,7 +102,7 @@ async def card_transaction(term, ty, first_key=None, amount=None, extra=None):
     fallback = False
     tries = 0
     again = None          # a chip card still in the reader after a wrong PIN: read it again
-    _due = due = []
+    due = owed = []
     try:
         while True:
             if again is not None:
@@ -140,10 +146,10 @@ async def card_transaction(term, ty, first_key=None, amount=None, extra=None):
                 continue
             break
     finally:
-        _due = None
-    if due:                 # concluded (conclude): its receipts
-        t, rows = due.pop()
-        due = data = None
+        due = None
+    if owed:                # concluded (conclude): its receipts
+        t, rows = owed.pop()
+        owed = data = None
         from wasl.app import _TXN_MODULES   # this module, then its host side: not needed any more
 
         unload(*_TXN_MODULES[1:])
@@ -301,8 +307,8 @@ async def conclude(term, t, rc):
     ui.show(rows[0], rows[1], rows[2], ui.t(t["ty"]), align="c")
     ui.beep("ok" if approved else "error")
     t["outcome"] = "approved" if approved else "declined"
-    if _due is not None:            # card_transaction prints them when the card's code has gone
-        _due.append((t, rows))
+    if due is not None:             # card_transaction prints them when the card's code has gone
+        due.append((t, rows))
     else:
         await print_receipts(term, t, None, rows)
     return t
