@@ -1,15 +1,15 @@
-# The application: boot (board -> parameters -> idle screen) and the idle loop that starts transactions.
+# The application: boot (board -> parameters -> idle screen; its steps in wasl.startup, loaded for boot
+# only) and the idle loop that starts transactions.
 import asyncio
-import gc
 import sys
 
 from wasl import VERSION, log, unload
-from wasl.host.iso8583 import Codec
-from wasl.host.link import Link, tls_context
-from wasl.txn.batch import Batch
-from wasl.txn.journal import Journal
+from wasl.host.link import tls_context
 from wasl.ui.screen import DIGITS, Ui
 
+# Code loaded for a visit is named by a string, not imported by statement: a statement would intern its
+# dotted name for good (the name table's pools are what a chip sale runs short of), a string is freed
+# with this module.
 _MENU_MODULE = "wasl.txn.merchant"
 # What the merchant chose in the menu's settings (its language), on the board's storage: not in
 # params.json, which the terminal's manager writes (and may sign); it wins over the parameter.
@@ -17,9 +17,6 @@ SETTINGS = "settings.json"
 # The payment code is loaded for a card transaction and dropped after it (wasl.txn.sale and what it
 # imports for good), so that the key store's refill at idle, the menu and a transaction never share RAM.
 _TXN_MODULES = ("wasl.txn.sale", "wasl.txn.online", "wasl.host.messages", "wasl.card")
-# Boot-only modules, dropped by name once used (a snapshot of sys.modules would cost a block of its own).
-_BOOT_PARAMS = ("wasl.params",)
-_BOOT_RECOVERY = ("wasl.recovery", "wasl.txn.journal_tools")
 
 
 class Terminal:
@@ -121,10 +118,14 @@ def unload_since(before):
 
 
 async def sale(term, first_key):
+    # an import statement, not __import__("wasl.txn.sale"): its names are interned anyway (the sale
+    # interns them), where a string constant would be an object in RAM for as long as this module lives
     try:
-        await __import__("wasl.txn.sale", None, None, ("card_transaction",)).card_transaction(
-            term, "sale", first_key)
+        from wasl.txn.sale import card_transaction
+
+        await card_transaction(term, "sale", first_key)
     finally:
+        card_transaction = None
         unload(*_TXN_MODULES)
 
 
@@ -182,106 +183,29 @@ def top_up_keys(term):
         term.keys = None
 
 
-def merchant_language(root, default):
-    """The language saved by the menu's settings (wasl.txn.merchant.settings), else `default` (the
-    parameter). A damaged or unknown entry is ignored, never fatal."""
-    from wasl import store
-    from wasl.ui.strings import LANGUAGES
-
-    try:
-        saved = store.load(root, SETTINGS, None)
-    except ValueError:               # not JSON (a torn write cannot make one: store renames)
-        saved = None
-    finally:
-        unload("wasl.store")
-    lang = saved.get("language") if isinstance(saved, dict) else None
-    if lang is None:
-        return default
-    if lang not in LANGUAGES:
-        log.warn("boot", "%s: unknown language %r ignored", SETTINGS, lang)
-        return default
-    return lang
-
-
-async def out_of_service(ui, err):
-    """Parameters unusable: say so, name the parameter, and wait for a technician."""
-    log.error("boot", "out of service: %s", err)
-    ui.state("error")
-    ui.show(ui.t("out_of_service"), ui.t("param_error"), err.param, "")
-    while True:
-        await ui.events.get()
-
-
-def boot(hw, codec, ctx, keys, ui):
-    """Boot's steps up to the terminal (parameters, language, journal repaired, links), in a plain
-    function: its frame goes when it returns, with every boot-only object it held. (A coroutine's frame
-    lives as long as the coroutine, and the idle loop never returns: a slot of it still pointing at the
-    parameter checker or a boot module kept it alive, 4 KB.) The terminal, or the ParamError."""
-    from wasl import params as pm
-
-    try:
-        p = pm.load(hw.storage_root)
-    except pm.ParamError as e:
-        return e
-    finally:
-        pm = None
-        unload(*_BOOT_PARAMS)    # the checker leaves RAM before the rest of boot needs it
-    ui.set_language(merchant_language(hw.storage_root, p.language))
-    from wasl import recovery
-
-    try:
-        link = Link.from_params(ctx, p)
-    except ValueError as e:     # a CA the TLS stack cannot load: out of service, naming the parameter
-        from wasl.params import ParamError
-
-        return ParamError("host.ca", "parameter host.ca: %s" % e)
-    journal = Journal(hw.journal_root, powerfail=hw.powerfail)
-    recovery.repair_journal(journal)
-    term = Terminal(hw, p, Batch(journal), codec, link, ui, keys)
-    p.host_ca = None   # parsed into the TLS context: the DER copy is not needed again
-    if hw.wlan is not None or hw.modem_uart is not None:
-        from wasl.net import Links
-
-        links = Links(hw, p)
-        # no link configured (no SSID, no APN): the port's own network, as before the link manager
-        term.link.net = links if links.order else None
-    log.info("boot", "Wasl %s terminal %s ready, batch %06d", VERSION, p.terminal_id, term.batch.number)
-    return term
-
-
-async def recover(term):
-    """What a power cut left (wasl.recovery), then boot-only code and the payment code leave RAM."""
-    try:
-        await __import__("wasl.recovery", None, None, ("recover",)).recover(term)
-    finally:
-        unload(*_BOOT_RECOVERY + _TXN_MODULES)
-
-
 async def run(hw, codec, ctx, keys):
+    """Boot's steps (wasl.startup, dropped once the terminal is up), then the idle loop. Nothing of boot
+    is left in this frame, which lives as long as the terminal (see wasl.startup.boot)."""
     ui = Ui(hw)
-    term = boot(hw, codec, ctx, keys, ui)
+    from wasl import startup
+
+    term = startup.boot(hw, codec, ctx, keys, ui)
     if not isinstance(term, Terminal):
-        await out_of_service(ui, term)
+        await startup.out_of_service(ui, term)
         return
-    await recover(term)
+    await startup.recover(term)
+    unload(startup.__name__)
+    startup = None
     await idle_loop(term)
 
 
 def main(hw, keys):
     """hw: the board's hardware (wasl.hw.Hardware); keys: what wasl.keyload.load made of the key store."""
     ctx = tls_context()     # the largest long-lived block (3 KB), while the heap is still in one piece
-    # Boot-only code is imported once and dropped first of all: the names it interns stay for good, and
-    # belong below the long-lived blocks, not scattered among boot's short-lived objects.
-    for name in _BOOT_PARAMS + _BOOT_RECOVERY + ("wasl.host.spec",):
-        __import__(name)
-    unload(*_BOOT_PARAMS + _BOOT_RECOVERY)
-    # The long-lived large blocks next, while the heap is still in one piece.
-    gc.collect()
-    from wasl.host.spec import SPEC
+    from wasl import startup
 
-    codec = Codec(SPEC)
-    del SPEC
-    unload("wasl.host.spec")   # the codec keeps its own table
+    codec = startup.prepare()
+    startup = None
     hw.trace("boot", VERSION)
     code = 0
     try:

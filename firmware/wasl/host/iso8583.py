@@ -99,7 +99,11 @@ class Codec:
                 nbm = 16
         size = len(buf)
         pos = 4 + nbm
-        for f in sorted(fields):          # each field's bit is set in the bitmap on the way
+        # in field order, each field's bit set in the bitmap on the way (no sorted copy of the keys: a
+        # block of its own when the heap is at its fullest)
+        for f in range(2, 129 if nbm == 16 else 65):
+            if f not in fields:
+                continue
             i = 3 * f
             ti = t[i]
             if not ti:

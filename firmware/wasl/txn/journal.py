@@ -11,6 +11,12 @@ import json
 import os
 
 try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+try:
     from binascii import crc32
 except ImportError:  # a port built without binascii.crc32
     def crc32(data, crc=0):
@@ -21,9 +27,9 @@ except ImportError:  # a port built without binascii.crc32
                 crc = (crc >> 1) ^ (0xEDB88320 if crc & 1 else 0)
         return crc ^ 0xFFFFFFFF
 
-_MAGIC = b"WJ"
-_HDR = 8
-_MAX_RECORD = 1024
+_MAGIC = const(b"WJ")
+_HDR = 8               # also wasl.txn.journal_tools'
+_MAX_RECORD = const(1024)
 
 
 class Journal:

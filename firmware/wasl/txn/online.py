@@ -5,13 +5,19 @@
 # With DUKPT keys loaded (term.keys), every request carries its KSN (53) and a MAC (64), and a reply
 # counts only if its MAC verifies (docs/host-interface.md); a PIN is enciphered into field 52 under the
 # same transaction's PIN key. Each request takes the next KSN (term.keys: wasl.crypto.txnkeys.KeySupply).
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
 from wasl import log
 from wasl.host import messages
 from wasl.host.iso8583 import CodecError
 from wasl.host.link import LinkError
 
 REVERSAL_DONE = ("00", "12", "25")
-_MAC = 64
+_MAC = const(64)
 
 
 def encode(term, mti, fields, pin=None, pan=None):

@@ -15,12 +15,17 @@
 # On a bilingual receipt every line with translation keys is followed by the same words in Arabic
 # (style "a" / "aB": logical order, printed shaped and right to left by wasl.drivers.escpos_arabic).
 # The strings stay in the code image (const): parsing one line at a time allocates a few short strings.
+#
+# Then the printing of a transaction's copies (print_receipts, print_copy), moved here from
+# wasl.txn.sale so that it is loaded once the host side of a card transaction has left RAM: this
+# module is loaded for the printing only.
 try:
     from micropython import const
 except ImportError:  # CPython
     def const(x):
         return x
 
+from wasl import log, unload
 from wasl.money import format_amount
 from wasl.txn.batch import OFFLINE
 from wasl.txn.batch import approved as batch_approved
@@ -63,6 +68,12 @@ signature|l||=rule|
 |c||@copy|
 customer|c||r_keep|
 customer|c||r_thanks|""")
+
+def text_key(rc, tr):
+    """The translation key of a response code's words (as wasl.host.messages.text_key)."""
+    key = "rc_" + rc
+    return key if tr.get(key) is not None else "rc_refused"
+
 
 def _lr(left, right, cols):
     gap = cols - len(left) - len(right)
@@ -218,8 +229,7 @@ def txn_receipt(p, tr, t, copy, cols=32, ar=None, layout=TXN):
         if w == "@outcome":
             return "approved" if approved else "declined"
         if w == "@refusal":
-            rc = t.get("adv") or t.get("rc", "")     # an offline approval the host refused: its code
-            return "rc_" + rc if tr.get("rc_" + rc) is not None else "rc_refused"
+            return text_key(t.get("adv") or t.get("rc", ""), tr)   # an offline approval the host refused: its code
         if w == "=rule":
             return "_" * cols
         if w == "@copy":
@@ -257,3 +267,112 @@ def txn_receipt(p, tr, t, copy, cols=32, ar=None, layout=TXN):
 
     yield from _print(render(HEADER, tr, value, when, cols), ar)
     yield from _print(render(layout, tr, value, when, cols), ar)
+
+
+# Printing ---------------------------------------------------------------------------------------------
+_SETTLE_MS = const(300)   # after a copy, the printer may still be printing what it holds: wait, then ask
+
+
+async def print_copy(term, lines, rows=None, printer=None):
+    """Print one copy (lines: a function giving its lines), with the printer's status read before and
+    after when the board wires its RX line (wasl.drivers.escpos_status, loaded for it): no paper, an
+    open cover or no answer stops it with the reason on the screen; OK prints the copy again once the
+    merchant has fixed it, CANCEL gives up. True when the copy came out whole. printer: what prints
+    the lines (receipt_printer()), the board's printer by default."""
+    hw = term.hw
+    ui = term.ui
+    pr = printer or hw.printer
+    if not getattr(hw, "printer_status", False):
+        _printing(ui, rows)
+        _out(term, pr, lines)
+        return True
+    from wasl.drivers import escpos_status as ps
+
+    try:
+        while True:
+            why = ps.problem(await ps.aread(hw.printer.uart))
+            if why is None:
+                _printing(ui, rows)
+                _out(term, pr, lines)
+                why = ps.problem(await ps.aread(hw.printer.uart, settle_ms=_SETTLE_MS))
+                if why is None:
+                    return True
+            log.warn("print", "printer: %s", why)
+            key = await ui.message([ui.t(why), ui.t("fix_then_ok"), "", ui.t("ok_cancel")], term.params.result_timeout_s,
+                                   "error", "printer_problem")
+            if key != "OK":
+                return False
+    finally:
+        ps = None
+        unload("wasl.drivers.escpos_status")
+
+
+def _out(term, pr, lines):
+    """The receipt logo (parameter receipt.logo, a PBM image printed as raster by
+    wasl.drivers.escpos_raster, loaded for it), then the copy's lines. A logo that can no longer be read
+    (the file went after boot) is skipped with a warning: the receipt itself always prints."""
+    logo = term.params.receipt_logo
+    if logo:
+        import sys
+
+        loaded = [n for n in ("wasl.drivers.escpos_raster", "wasl.drivers.fold") if n not in sys.modules]
+        try:
+            from wasl.drivers.escpos_raster import Raster
+
+            Raster(term.hw.printer.uart).logo(logo)
+        except (OSError, ValueError, MemoryError) as e:   # the receipt still prints, without it
+            log.warn("print", "receipt logo not printed: %r", e)
+        finally:
+            Raster = None
+            unload(*loaded)
+    pr.print_lines(lines())
+
+
+def _printing(ui, rows):
+    if rows:
+        ui.show(rows[0], rows[1], rows[2], ui.t("printing"), align="c")
+    else:
+        ui.show(ui.t("printing"), align="c")
+
+
+# What printing a bilingual receipt may load (dropped afterwards unless it was there before)
+_BILINGUAL = ("wasl.ui.lang_fr", "wasl.ui.lang_ar", "wasl.ui.arabic", "wasl.ui.font16", "wasl.drivers.escpos_arabic")
+
+
+def receipt_printer(term, ar):
+    """The board's printer; for a bilingual receipt (ar: the Arabic table) the driver that prints its
+    Arabic lines too (wasl.drivers.escpos_arabic: the printer's code page, or raster)."""
+    if ar is None:
+        return term.hw.printer
+    from wasl.drivers.escpos_arabic import Bilingual
+
+    return Bilingual(term.hw.printer)
+
+
+async def print_receipts(term, t, copies=None, rows=None):
+    """Merchant then (after a prompt) customer copy; a declined transaction prints the customer copy.
+    Each printed copy is journaled, so a reboot knows what is still to print. rows: the outcome's
+    screen, kept above the "printing" line."""
+    ui = term.ui
+    approved = batch_approved(t)
+    if copies is None:
+        copies = "mc" if approved else "c"
+    ui.state("printing")
+    import sys
+
+    loaded = [n for n in _BILINGUAL if n not in sys.modules] if term.params.receipt_bilingual else ()
+    tr, ar = tables(ui, term.params)
+    printer = receipt_printer(term, ar)
+    for i, copy in enumerate(copies):
+        if i:
+            key = await ui.message([ui.t("approved"), "", ui.t("customer_copy_q")], 15, None, "copy_prompt")
+            if key == "CANCEL":
+                break
+        if not await print_copy(term, lambda: txn_receipt(term.params, tr, t, copy, ar=ar), rows, printer):
+            break           # not journaled: the reprint menu (and a reboot) still owe this copy
+        term.batch.record({"e": "prt", "s": t["s"], "c": copy})
+    tr = ar = printer = None
+    unload(__name__, *loaded)        # this module too: loaded for the printing only
+    ui.state("result")
+    why = "" if approved else ui.t("card_declined") if "crd" in t else ui.t(text_key(t.get("rc", ""), ui.tr))
+    await ui.message([ui.t("approved") if approved else ui.t("declined"), why], 5, None, None)

@@ -3,12 +3,17 @@
 #   asks -> journal "new" -> 0200 (journal "sent" first) -> reply journaled -> (chip: the card's second
 #   GENERATE AC) -> result shown -> receipts (journal "prt" per copy).
 # The UI prompts, the host layer talks, the printer prints; this module decides.
+# The host side (wasl.txn.online, wasl.host.messages, wasl.card) is imported where it is used, never
+# held here: once a card transaction is concluded and journaled, it leaves RAM before the receipts print.
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
 from wasl import log, unload, unload_package
-from wasl.card import CardError
 from wasl.host.iso8583 import CodecError
 from wasl.host.link import LinkError
-from wasl.host.messages import APPROVED, stamp, text_key
-from wasl.txn import online
 from wasl.txn.batch import approved as batch_approved
 from wasl.ui.screen import CANCELLED, TIMED_OUT
 
@@ -18,6 +23,8 @@ async def ensure_no_reversal(term):
     pending: the new transaction must not start."""
     if term.batch.pending is None:
         return True
+    from wasl.txn import online
+
     ui = term.ui
     ui.state("reversal")
     if await online.clear_reversal(term, term.progress(ui.t("reversal"))):
@@ -29,9 +36,8 @@ async def ensure_no_reversal(term):
 
 # Service code, third digit (ISO/IEC 7813): the card wants a PIN (0, 3, 5), or a PIN where the terminal
 # has a PIN pad (6, 7): this one has.
-_PIN_SERVICE = "03567"
-_PIN_TRIES = 3     # a wrong PIN (55) is asked again, up to this many tries in all
-_SETTLE_MS = 300   # after a copy, the printer may still be printing what it holds: wait, then ask
+_PIN_SERVICE = const("03567")
+_PIN_TRIES = const(3)     # a wrong PIN (55) is asked again, up to this many tries in all
 
 
 def read_card(data, local, fallback):
@@ -44,11 +50,11 @@ def read_card(data, local, fallback):
         card = track2.parse_track2(data.get("track2"), "fallback" if fallback else data.get("entry", "swipe"))
         track2.check_expiry(card, local[0], local[1])
         if card.service_code[:1] in "26" and not fallback:
-            raise CardError("insert_card", "chip card swiped")
+            raise track2.CardError("insert_card", "chip card swiped")
         return card
     finally:
+        unload(track2.__name__)
         track2 = None
-        unload("wasl.card.track2")
 
 
 async def pin_entry(term, title, amount, bypass=False):
@@ -60,15 +66,22 @@ async def pin_entry(term, title, amount, bypass=False):
         return await pin.enter_pin(term.ui, title, term.ui.money(amount, term.params),
                                    term.params.idle_timeout_s, bypass)
     finally:
+        unload(pin.__name__)
         pin = None
-        unload("wasl.ui.pin")
+
+
+# Inside card_transaction: where conclude() leaves the concluded transaction and its outcome's screen,
+# so that the receipts print once the card's code (the EMV kernel) and the host side have left RAM.
+due = None
 
 
 async def card_transaction(term, ty, first_key=None, amount=None, extra=None):
     """SALE (ty 'sale'), REFUND ('refund') or BILL PAYMENT ('bill', amount given). `extra` goes into
     the journal record (bill reference, original RRN). Returns the journal record or an outcome dict.
     A chip or contactless card goes through the EMV kernel (wasl.txn.chip, loaded for it); a swiped
-    card through its track 2; a wrong PIN is asked again."""
+    card through its track 2; a wrong PIN is asked again. The receipts of the concluded transaction
+    print last, once the card's code and the host side have left RAM."""
+    global due
     ui = term.ui
     p = term.params
     title = ui.t(ty)
@@ -89,47 +102,61 @@ async def card_transaction(term, ty, first_key=None, amount=None, extra=None):
     fallback = False
     tries = 0
     again = None          # a chip card still in the reader after a wrong PIN: read it again
-    while True:
-        if again is not None:
-            data, again = again, None
-        else:
-            data = await ui.wait_card(p, title, amount, "swipe_card" if fallback else None)
-        if isinstance(data, str):
-            await ui.message([title, ui.t(data)], 2, "error", data)
-            return {"outcome": data}
-        entry = data.get("entry", "swipe")
-        if entry in ("chip", "tap"):
-            from wasl.txn import chip        # the EMV kernel, for this card only
+    due = owed = []
+    try:
+        while True:
+            if again is not None:
+                data, again = again, None
+            else:
+                data = await ui.wait_card(p, title, amount, "swipe_card" if fallback else None)
+            if isinstance(data, str):
+                await ui.message([title, ui.t(data)], 2, "error", data)
+                return {"outcome": data}
+            entry = data.get("entry", "swipe")
+            if entry in ("chip", "tap"):
+                from wasl.txn import chip        # the EMV kernel, for this card only
 
-            try:
-                res = await chip.transaction(term, ty, amount, entry, extra, title)
-            finally:
-                chip = None
-                unload("wasl.txn.chip")
-                unload_package("wasl.emv")
-            if res.get("outcome") == "fallback" and entry == "chip" and p.fallback:
-                fallback = True
-                await ui.message([title, ui.t("chip_error"), ui.t("swipe_card")], 3, "error", "fallback")
+                try:
+                    res = await chip.transaction(term, ty, amount, entry, extra, title)
+                finally:
+                    unload(chip.__name__)
+                    chip = None
+                    unload_package("wasl.emv")
+                if res.get("outcome") == "fallback" and entry == "chip" and p.fallback:
+                    fallback = True
+                    await ui.message([title, ui.t("chip_error"), ui.t("swipe_card")], 3, "error", "fallback")
+                    continue
+            else:
+                if entry == "manual":
+                    data = await keyed(term, title)
+                    if isinstance(data, str):
+                        await ui.message([title, ui.t(data)], 2, "error", data)
+                        return {"outcome": data}
+                res = await swiped(term, ty, amount, data, extra, title, fallback)
+                data = None
+            if res.get("outcome") == "wrong_pin":
+                tries += 1
+                if tries < _PIN_TRIES:
+                    await ui.message([title, ui.t("rc_55"), ui.t("pin_try_again")], 3, "error", "wrong_pin")
+                    if entry == "chip":
+                        again = {"entry": "chip"}
+                    continue
+                await ui.message([title, ui.t("rc_55"), ui.t("pin_tries")], 5, "error", "pin_tries")
+            if res.get("outcome") == "insert_card":
                 continue
-        else:
-            if entry == "manual":
-                data = await keyed(term, title)
-                if isinstance(data, str):
-                    await ui.message([title, ui.t(data)], 2, "error", data)
-                    return {"outcome": data}
-            res = await swiped(term, ty, amount, data, extra, title, fallback)
-            data = None
-        if res.get("outcome") == "wrong_pin":
-            tries += 1
-            if tries < _PIN_TRIES:
-                await ui.message([title, ui.t("rc_55"), ui.t("pin_try_again")], 3, "error", "wrong_pin")
-                if entry == "chip":
-                    again = {"entry": "chip"}
-                continue
-            await ui.message([title, ui.t("rc_55"), ui.t("pin_tries")], 5, "error", "pin_tries")
-        if res.get("outcome") == "insert_card":
-            continue
-        return res
+            break
+    finally:
+        due = None
+    if owed:                # concluded (conclude): its receipts
+        t, rows = owed.pop()
+        owed = data = None
+        from wasl.app import _TXN_MODULES   # this module, then its host side: not needed any more
+
+        unload(*_TXN_MODULES[1:])
+        from wasl.txn.receipt import print_receipts
+
+        await print_receipts(term, t, None, rows)
+    return res
 
 
 async def keyed(term, title):
@@ -148,14 +175,16 @@ async def keyed(term, title):
         if mmyy in (CANCELLED, TIMED_OUT):
             return mmyy
     finally:
+        unload(prompts.__name__)
         prompts = None
-        unload("wasl.ui.prompts")
     return {"entry": "manual", "track2": pan + "=" + mmyy[2:] + mmyy[:2] + "000"}
 
 
 async def swiped(term, ty, amount, data, extra, title, fallback):
     """A magnetic stripe (or key-entered) card: track 2, the PIN when its service code asks for one,
     then online. A key-entered card has service code 000 (no chip, no PIN) and needs a signature."""
+    from wasl.card import CardError
+
     ui = term.ui
     _, local = term.times()
     try:
@@ -183,8 +212,8 @@ async def swiped(term, ty, amount, data, extra, title, fallback):
             try:
                 t = offline.approve(term, ty, amount, card, add)
             finally:
+                unload(offline.__name__)
                 offline = None
-                unload("wasl.txn.offline")
             if t is not None:
                 return await conclude(term, t, t["rc"])   # Y1
         t, rep, err = await go_online(term, ty, amount, card, add, title, pin)
@@ -199,6 +228,8 @@ async def swiped(term, ty, amount, data, extra, title, fallback):
 
 def begin(term, ty, amount, card, extra):
     """Journal a new card transaction ("new"): its STAN, invoice and what the receipt needs."""
+    from wasl.host.messages import stamp
+
     _, local = term.times()
     stan, invoice = term.batch.next_numbers()
     t = {"e": "new", "s": stan, "i": invoice, "b": term.batch.number, "ty": ty, "a": amount,
@@ -228,6 +259,8 @@ def offline_ok(term, ty, amount, card):
 async def go_online(term, ty, amount, card, extra, title, pin=None, icc=None):
     """Journal the new transaction and send its 0200. Return (t, reply fields, None), or (t, None, the
     LinkError / CodecError) with the reversal armed."""
+    from wasl.txn import online
+
     ui = term.ui
     p = term.params
     t = begin(term, ty, amount, card, extra)
@@ -242,6 +275,8 @@ async def go_online(term, ty, amount, card, extra, title, pin=None, icc=None):
 
 async def no_reply(term, t, e):
     """The outcome is unknown: the reversal stays armed; try it at once, then tell the merchant."""
+    from wasl.txn import online
+
     ui = term.ui
     reason = getattr(e, "reason", "invalid")
     log.warn(t["ty"], "stan %06d no reply: %s %s", t["s"], reason, getattr(e, "detail", e))
@@ -254,7 +289,7 @@ async def no_reply(term, t, e):
 
 
 async def conclude(term, t, rc):
-    """Show the host's answer (already journaled), then print."""
+    """Show the host's answer (already journaled), then print (inside card_transaction: it prints)."""
     ui = term.ui
     p = term.params
     approved = batch_approved(t)
@@ -264,118 +299,36 @@ async def conclude(term, t, rc):
     elif approved:
         rows = (ui.t("approved"), ui.money(t["a"], p), ui.t("auth_code") + " " + t.get("au", ""))
     else:
+        from wasl.host.messages import text_key
+
         rows = (ui.t("declined"), ui.t(text_key(rc, ui.tr)), "(%s)" % rc)
     ui.state("approved" if approved else "declined")
     # the outcome stays on the glass while the receipts print: the last row says what is going on
     ui.show(rows[0], rows[1], rows[2], ui.t(t["ty"]), align="c")
     ui.beep("ok" if approved else "error")
-    await print_receipts(term, t, None, rows)
     t["outcome"] = "approved" if approved else "declined"
+    if due is not None:             # card_transaction prints them when the card's code has gone
+        due.append((t, rows))
+    else:
+        await print_receipts(term, t, None, rows)
     return t
 
 
+# The printing side lives in wasl.txn.receipt, loaded for the printing only; the menu (print_copy,
+# receipt_printer) and the recovery at boot (print_receipts) reach it through these.
 async def print_copy(term, lines, rows=None, printer=None):
-    """Print one copy (lines: a function giving its lines), with the printer's status read before and
-    after when the board wires its RX line (wasl.drivers.escpos_status, loaded for it): no paper, an
-    open cover or no answer stops it with the reason on the screen; OK prints the copy again once the
-    merchant has fixed it, CANCEL gives up. True when the copy came out whole. printer: what prints
-    the lines (receipt_printer()), the board's printer by default."""
-    hw = term.hw
-    ui = term.ui
-    pr = printer or hw.printer
-    if not getattr(hw, "printer_status", False):
-        _printing(ui, rows)
-        _print(term, pr, lines)
-        return True
-    from wasl.drivers import escpos_status as ps
+    from wasl.txn import receipt
 
-    try:
-        while True:
-            why = ps.problem(await ps.aread(hw.printer.uart))
-            if why is None:
-                _printing(ui, rows)
-                _print(term, pr, lines)
-                why = ps.problem(await ps.aread(hw.printer.uart, settle_ms=_SETTLE_MS))
-                if why is None:
-                    return True
-            log.warn("print", "printer: %s", why)
-            key = await ui.message([ui.t(why), ui.t("fix_then_ok"), "", ui.t("ok_cancel")], term.params.result_timeout_s,
-                                   "error", "printer_problem")
-            if key != "OK":
-                return False
-    finally:
-        ps = None
-        unload("wasl.drivers.escpos_status")
-
-
-def _print(term, pr, lines):
-    """The receipt logo (parameter receipt.logo, a PBM image printed as raster by
-    wasl.drivers.escpos_raster, loaded for it), then the copy's lines. A logo that can no longer be read
-    (the file went after boot) is skipped with a warning: the receipt itself always prints."""
-    logo = term.params.receipt_logo
-    if logo:
-        import sys
-
-        loaded = [n for n in ("wasl.drivers.escpos_raster", "wasl.drivers.fold") if n not in sys.modules]
-        try:
-            from wasl.drivers.escpos_raster import Raster
-
-            Raster(term.hw.printer.uart).logo(logo)
-        except (OSError, ValueError, MemoryError) as e:   # the receipt still prints, without it
-            log.warn("print", "receipt logo not printed: %r", e)
-        finally:
-            Raster = None
-            unload(*loaded)
-    pr.print_lines(lines())
-
-
-def _printing(ui, rows):
-    if rows:
-        ui.show(rows[0], rows[1], rows[2], ui.t("printing"), align="c")
-    else:
-        ui.show(ui.t("printing"), align="c")
-
-
-# What printing a bilingual receipt may load (dropped afterwards unless it was there before)
-_BILINGUAL = ("wasl.ui.lang_fr", "wasl.ui.lang_ar", "wasl.ui.arabic", "wasl.ui.font16", "wasl.drivers.escpos_arabic")
+    return await receipt.print_copy(term, lines, rows, printer)
 
 
 def receipt_printer(term, ar):
-    """The board's printer; for a bilingual receipt (ar: the Arabic table) the driver that prints its
-    Arabic lines too (wasl.drivers.escpos_arabic: the printer's code page, or raster)."""
-    if ar is None:
-        return term.hw.printer
-    from wasl.drivers.escpos_arabic import Bilingual
+    from wasl.txn import receipt
 
-    return Bilingual(term.hw.printer)
+    return receipt.receipt_printer(term, ar)
 
 
 async def print_receipts(term, t, copies=None, rows=None):
-    """Merchant then (after a prompt) customer copy; a declined transaction prints the customer copy.
-    Each printed copy is journaled, so a reboot knows what is still to print. rows: the outcome's
-    screen, kept above the "printing" line."""
-    ui = term.ui
-    approved = batch_approved(t)
-    if copies is None:
-        copies = "mc" if approved else "c"
-    ui.state("printing")
-    import sys
+    from wasl.txn import receipt
 
-    loaded = [n for n in _BILINGUAL if n not in sys.modules] if term.params.receipt_bilingual else ()
-    from wasl.txn.receipt import tables, txn_receipt   # loaded for the printing only
-
-    tr, ar = tables(ui, term.params)
-    printer = receipt_printer(term, ar)
-    for i, copy in enumerate(copies):
-        if i:
-            key = await ui.message([ui.t("approved"), "", ui.t("customer_copy_q")], 15, None, "copy_prompt")
-            if key == "CANCEL":
-                break
-        if not await print_copy(term, lambda: txn_receipt(term.params, tr, t, copy, ar=ar), rows, printer):
-            break           # not journaled: the reprint menu (and a reboot) still owe this copy
-        term.batch.record({"e": "prt", "s": t["s"], "c": copy})
-    txn_receipt = tables = tr = ar = printer = None
-    unload("wasl.txn.receipt", *loaded)
-    ui.state("result")
-    why = "" if approved else ui.t("card_declined") if "crd" in t else ui.t(text_key(t.get("rc", ""), ui.tr))
-    await ui.message([ui.t("approved") if approved else ui.t("declined"), why], 5, None, None)
+    return await receipt.print_receipts(term, t, copies, rows)
