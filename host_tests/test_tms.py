@@ -180,10 +180,11 @@ def test_parameters_that_do_not_reach_idle_are_rolled_back(sims):
     assert _on_disk(fw)["version"] == 2
     os.remove(logo)
     fw = _reboot(fw, acq)
-    with fw:                                # v2 cannot boot without its logo
+    with fw:                                # v2 cannot boot without its logo: on trial, it restarts
         fw.wait_state("error", 20)
         fw.wait_screen("receipt.logo", 5)
-    fw = _reboot(fw, acq)                   # switched off and on again
+        _wait_reset(fw, 20)
+    fw = _reboot(fw, acq)
     with fw:
         fw.wait_state("idle", 20)
         assert _on_disk(fw) == fw.params    # the previous set, v1
@@ -193,6 +194,7 @@ def test_parameters_that_do_not_reach_idle_are_rolled_back(sims):
         assert _on_disk(fw)["version"] == 1
         _sale(fw)
     log = fw.log_text()
+    assert "parameters on trial refused: restart on the previous set" in log
     assert "parameters v2 did not reach idle: previous set restored" in log and "rolled back at boot" in log
     assert tms.reports()[-1]["params_rolled_back"] == 2 and tms.reports()[-1]["params"] == 1
     assert sorted(f for f in os.listdir(fw.data_dir) if "params" in f) == ["params.json", "params.trial"]

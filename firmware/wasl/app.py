@@ -191,9 +191,10 @@ async def run(hw, codec, ctx, keys):
 
     term = startup.boot(hw, codec, ctx, keys, ui)
     if not isinstance(term, Terminal):
-        await startup.out_of_service(ui, term)
+        await startup.out_of_service(hw, ui, term)
         return
     await startup.recover(term)
+    startup.confirm_trials(hw.storage_root)
     unload(startup.__name__)
     startup = None
     await idle_loop(term)

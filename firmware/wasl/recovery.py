@@ -2,16 +2,8 @@
 # dropped from RAM once the terminal is idle.
 from wasl import log
 from wasl.txn.batch import approved
-from wasl.txn.journal_tools import repair
 from wasl.txn.online import clear_reversal
 from wasl.txn.sale import print_receipts
-
-
-def repair_journal(journal):
-    """A torn last record (power cut in the middle of a write) is cut off: it never happened."""
-    cut = repair(journal)
-    if cut:
-        log.warn("boot", "journal: %d bytes of a torn record dropped", cut)
 
 
 async def recover(term):

@@ -33,7 +33,7 @@ def prepare():
 
 
 def merchant_language(root, default):
-    """The language saved by the menu's settings (wasl.txn.merchant.settings), else `default` (the
+    """The language saved by the menu's settings (wasl.txn.settings), else `default` (the
     parameter). A damaged or unknown entry is ignored, never fatal."""
     from wasl import store
     from wasl.ui.strings import LANGUAGES
@@ -53,13 +53,41 @@ def merchant_language(root, default):
     return lang
 
 
-async def out_of_service(ui, err):
-    """Parameters unusable: say so, name the parameter, and wait for a technician."""
+async def out_of_service(hw, ui, err):
+    """Parameters unusable: say so, name the parameter, and wait for a technician. A parameter set from
+    the TMS on its trial boot is not waited on: the terminal restarts, and the boot puts the previous
+    set back (wasl.update.slot.params_trial)."""
     log.error("boot", "out of service: %s", err)
     ui.state("error")
     ui.show(ui.t("out_of_service"), ui.t("param_error"), err.param, "")
+    from wasl.events import sleep_ms
+    from wasl.update import slot
+
+    if slot.state(hw.storage_root, slot.PTRIAL).get("st") == "boot":
+        log.error("boot", "parameters on trial refused: restart on the previous set")
+        await sleep_ms(3000)                # the reason stays on the glass a moment
+        hw.reset()
+    slot = None
     while True:
         await ui.events.get()
+
+
+def confirm_trials(root):
+    """The terminal is at its idle screen: a software version or a parameter set on trial is kept
+    (wasl.update.slot). Done here, not at the next TMS call: a reset in between would roll back a
+    good version."""
+    from wasl.update import slot
+
+    try:
+        v = slot.confirm(root)
+        if v:
+            log.info("update", "version %s reached the idle screen: kept", v)
+        v = slot.confirm_params(root)
+        if v:
+            log.info("tms", "parameters v%s reached the idle screen: kept", v)
+    finally:
+        slot = None
+        unload("wasl.update.slot", "wasl.update")
 
 
 def boot(hw, codec, ctx, keys, ui):
@@ -84,8 +112,9 @@ def boot(hw, codec, ctx, keys, ui):
 
         return ParamError("host.ca", "parameter host.ca: %s" % e)
     journal = Journal(hw.journal_root, powerfail=hw.powerfail)
-    # a torn last record is cut off (wasl.recovery.repair_journal, without loading wasl.recovery and the
-    # payment code it imports here: recover() does, once this frame and its garbage are gone)
+    # a torn last record (power cut in the middle of a write) is cut off: it never happened (without
+    # loading wasl.recovery and the payment code it imports here: recover() does, once this frame and its
+    # garbage are gone)
     from wasl.txn.journal_tools import repair
 
     cut = repair(journal)

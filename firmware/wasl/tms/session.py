@@ -1,12 +1,11 @@
 # A call to the terminal management system (docs/tms.md), loaded by wasl.app at idle when one is due
 # (parameter tms.interval_min) and by the merchant menu ("TMS call"), dropped after it.
 #
-#   1. a software slot on trial has reached the idle screen: it is good (wasl.update.slot.confirm);
-#   2. a downloaded bundle is activated at a quiet moment: idle, no reversal pending, no advice owed;
-#   3. POST /v1/status: versions, counters, last error, link quality; the reply offers the latest
+#   1. a downloaded bundle is activated at a quiet moment: idle, no reversal pending, no advice owed;
+#   2. POST /v1/status: versions, counters, last error, link quality; the reply offers the latest
 #      parameter version and software version for this terminal;
-#   4. a newer parameter set: signed manifest, files, checks, atomic commit, then a restart on it;
-#   5. a newer software version: its signed manifest starts a download into the idle slot; the files
+#   3. a newer parameter set: signed manifest, files, checks, atomic commit, then a restart on it;
+#   4. a newer software version: its signed manifest starts a download into the idle slot; the files
 #      come a ranged request at a time, a few seconds per visit to idle (or all at once when the
 #      merchant asked for the call), until the bundle is complete and verified.
 # tms.json keeps {"next": time of the next call, "calls", "fails", "err": last error, "ok": last success}.
@@ -89,12 +88,6 @@ async def _run(term, asked):
     st = load(_p(root, STATE), {})
     if not isinstance(st, dict):
         st = {}
-    v = slot.confirm(root)
-    if v:
-        log.info("update", "version %s reached the idle screen: kept", v)
-    v = slot.confirm_params(root)
-    if v:
-        log.info("tms", "parameters v%s reached the idle screen: kept", v)
     interval = term.params.tms_interval_s or 86400
     term.tms_due = now + _RETRY_S if term.params.tms_interval_s else 0
     from wasl.update import bundle
