@@ -3,24 +3,29 @@
 # logs go to stderr. Storage is the host directory named by WASL_DATA.
 # The chip / contactless card itself lives in the harness (tools/virtual/emvcard.py): the board's
 # reader only carries APDUs over the control channel.
+#
+# This module is resident in every state of every scenario, so it holds only what a running terminal
+# uses, in as few classes and functions as make sense: each function costs the heap about 100 bytes
+# (its code record and function object), each class a type and a dictionary, each global a slot, and
+# every name (never freed) 11 bytes plus its characters. The board object is its own LCD, clock, card
+# reader and Wi-Fi station: a separate object would be a class for a handful of methods. Rare parts
+# are loaded when first needed: the power-fail injection (simpower.py), the PPP stand-in (simppp.py),
+# the heap breakdown (heapmap.py).
 import asyncio
-import gc
 import json
 import os
-import select
 import sys
 import time
-import vfs
-from micropython import const
 
-from wasl import log
-from wasl.drivers.escpos import EscPos
-from wasl.hw import Clock, Hardware
-from wasl.watchdog import Watchdog
+import wasl.hw
 
 # The keypad's key names, between spaces. A string, not a tuple: a tuple of strings in a compiled module
 # is made of 20 string objects in the heap (800 bytes); this stays in the image.
 _KEYS = const(" 0 1 2 3 4 5 6 7 8 9 OK CANCEL CLEAR F1 F2 F3 F4 MENU UP DOWN ")
+_HEX = b"0123456789abcdef"
+
+JOURNAL_ROOT = "/flash"
+DATA_ROOT = os.getenv("WASL_DATA") or "var/sim"   # storage_root, known before the board is built
 
 
 def emit(obj):
@@ -28,48 +33,21 @@ def emit(obj):
     sys.stdout.write("\n")
 
 
-class TextLCD:
-    """A character display's frame buffer; every change goes to the harness (its glass)."""
-
-    arabic = True       # the harness's glass is a Unicode terminal: shaped Arabic shows as it is
-
-    def __init__(self, rows=4, cols=20):
-        self.rows = rows
-        self.cols = cols
-        self.frame = [" " * cols] * rows
-
-    def show(self, rows):
-        rows = [r[:self.cols] + " " * (self.cols - len(r[:self.cols])) for r in rows[:self.rows]]
-        if rows != self.frame:
-            self.frame = rows
-            emit({"ev": "lcd", "rows": rows})
-
-
-_HEX = b"0123456789abcdef"
-
-
 class SimUart:
     """The host end of a UART: bytes written by a driver go to the harness's virtual device
-    (tools/virtual/) in chunks of at most 192 bytes, like a UART's TX FIFO, and on flush()
-    (machine.UART.flush() waits for the bytes to leave on the device). Like a real UART driver it
-    allocates nothing per byte: each byte is hex-encoded as it is written, into a buffer made once."""
+    (tools/virtual/) in chunks of at most `size` bytes (192 for the printer), like a UART's TX FIFO,
+    and on flush() (machine.UART.flush() waits for the bytes to leave on the device). Like a real UART
+    driver it allocates nothing per byte: each byte is hex-encoded as it is written, into a buffer made
+    once. What the device sends back (a printer's status bytes, a modem's answers), from the control
+    channel's {"uart_rx": {"port": ..., "data": hex}} lines, waits in a ring of `rx` bytes at the end of
+    the same buffer (SimBoard._command fills it), the oldest lost when full."""
 
-    def __init__(self, port, size=192, rx=16):
-        self._hex = bytearray(2 * size)
-        self._head = ('{"ev": "uart", "port": "%s", "data": "' % port).encode()
-        self._n = 0     # hex digits waiting in _hex
-        # what the device sends back (a printer's status bytes), from the control channel's
-        # {"uart_rx": {"port": ..., "data": hex}} lines: a ring of `rx` bytes, the oldest lost when full
-        self._rx = bytearray(rx)
+    def __init__(self, port, size, rx):
+        self.port = port
+        self._tx = 2 * size   # the hex area, then the ring
+        self._b = bytearray(2 * size + rx)
+        self._n = 0           # hex digits waiting in the hex area
         self._rh = self._rc = 0
-
-    def rx(self, data):
-        for b in data:
-            if self._rc == len(self._rx):
-                self._rh = (self._rh + 1) % len(self._rx)
-                self._rc -= 1
-            self._rx[(self._rh + self._rc) % len(self._rx)] = b
-            self._rc += 1
 
     def any(self):
         if self._n:         # a real UART has sent its bytes by the time anyone waits for an answer
@@ -78,22 +56,18 @@ class SimUart:
 
     def readinto(self, buf, n=None):
         n = min(len(buf) if n is None else n, self._rc)
+        b = self._b
+        tx = self._tx
+        size = len(b) - tx
         for i in range(n):
-            buf[i] = self._rx[self._rh]
-            self._rh = (self._rh + 1) % len(self._rx)
+            buf[i] = b[tx + self._rh]
+            self._rh = (self._rh + 1) % size
         self._rc -= n
         return n or None
 
-    def read(self, n=-1):
-        if not self._rc:
-            return None
-        buf = bytearray(self._rc if n < 0 else min(n, self._rc))
-        self.readinto(buf)
-        return bytes(buf)
-
     def write(self, data):
-        hx = self._hex
-        full = len(hx)
+        hx = self._b
+        full = self._tx
         n = self._n
         for i in range(len(data)):
             b = data[i]
@@ -112,99 +86,56 @@ class SimUart:
         if not n:
             return
         out = sys.stdout.buffer
-        out.write(self._head)
-        out.write(memoryview(self._hex)[:n])
+        out.write(b'{"ev": "uart", "port": "')
+        out.write(self.port)
+        out.write(b'", "data": "')
+        out.write(memoryview(self._b)[:n])
         out.write(b'"}\n')
         self._n = 0
 
 
-class SimClock(Clock):
-    """Host time, optionally shifted: WASL_TIME=<unix seconds> makes the terminal boot at that instant."""
-
-    def __init__(self):
-        start = os.getenv("WASL_TIME")
-        self._offset = int(start) - time.time() if start else 0
-
-    def time(self):
-        return time.time() + self._offset
-
-    def set(self, unix):
-        """Set from the network (wasl.net.Links): the unix port's epoch is 1970 too."""
-        self._offset = unix - time.time()
-
-
 class FileBlockDevice:
-    """A flash chip for littlefs, kept in a host file: 4 KB erase blocks, written in place, so a
-    process killed mid-write leaves exactly what a power cut would (littlefs copes with that)."""
-
-    def __init__(self, path, block_size=4096, blocks=128):
-        self.block_size = block_size
-        self.blocks = blocks
-        try:
-            self.f = open(path, "r+b")
-        except OSError:
-            self.f = open(path, "w+b")
-            erased = b"\xff" * 256
-            for _ in range(block_size * blocks // 256):
-                self.f.write(erased)
-            self.f.flush()
+    """A flash chip for littlefs, kept in a host file `f` (mount_flash): 128 erase blocks of 4 KB,
+    written in place, so a process killed mid-write leaves exactly what a power cut would (littlefs
+    copes with that)."""
 
     def readblocks(self, n, buf, off=0):
-        self.f.seek(n * self.block_size + off)
+        self.f.seek(n * 4096 + off)
         self.f.readinto(buf)
 
     def writeblocks(self, n, buf, off=0):
-        self.f.seek(n * self.block_size + off)
-        self.f.write(buf)
-        self.f.flush()
+        f = self.f
+        f.seek(n * 4096 + off)
+        f.write(buf)
+        f.flush()
 
     def ioctl(self, op, arg):
-        if op == 4:   # block count
-            return self.blocks
-        if op == 5:   # block size
-            return self.block_size
-        if op == 6:   # erase: a real NOR flash sets the block to 0xFF; littlefs does not rely on it
-            return 0
-        return 0
+        # 4: block count, 5: block size; 6 (erase) and the rest: nothing to do (a real NOR flash sets an
+        # erased block to 0xFF; littlefs does not rely on it)
+        return 128 if op == 4 else 4096 if op == 5 else 0
 
 
 def mount_flash(data_dir):
     """littlefs on the sim's flash image, mounted at /flash (formatted on first use)."""
-    bdev = FileBlockDevice(data_dir + "/flash.img")
+    import vfs
+
+    bdev = FileBlockDevice()
+    path = data_dir + "/flash.img"
     try:
-        vfs.mount(vfs.VfsLfs2(bdev), "/flash")
+        bdev.f = open(path, "r+b")
+    except OSError:
+        f = bdev.f = open(path, "w+b")
+        erased = b"\xff" * 256
+        for _ in range(4096 * 128 // 256):
+            f.write(erased)
+        f.flush()
+    try:
+        vfs.mount(vfs.VfsLfs2(bdev), JOURNAL_ROOT)
     except OSError:
         vfs.VfsLfs2.mkfs(bdev)
-        vfs.mount(vfs.VfsLfs2(bdev), "/flash")
-    return "/flash"
+        vfs.mount(vfs.VfsLfs2(bdev), JOURNAL_ROOT)
+    return JOURNAL_ROOT
 
-
-def powerfail_from_env():
-    """WASL_POWERCUT=before:N or after:N: at the Nth journal write, the power fails. "before" writes
-    half of the record first (a torn write), "after" cuts right after the record is committed. The
-    board reports it and freezes; the harness then kills the process, as a power cut would."""
-    spec = os.getenv("WASL_POWERCUT")
-    if not spec:
-        return None
-    phase, _, n = spec.partition(":")
-    at = int(n)
-
-    def hook(when, count, hdr, payload):
-        if when != phase or count != at:
-            return
-        if when == "before":
-            with open(JOURNAL_ROOT + "/journal", "ab") as f:
-                f.write(hdr)
-                f.write(payload[:len(payload) // 2])
-        emit({"ev": "powercut", "at": spec})
-        while True:
-            time.sleep(1)
-
-    return hook
-
-
-JOURNAL_ROOT = "/flash"
-DATA_ROOT = os.getenv("WASL_DATA") or "var/sim"   # storage_root, known before the board is built
 
 # the card reader's answer state (SimBoard._rx_st); a number >= 0 is an answer of that many bytes
 _IDLE = const(-1)   # no command outstanding: an answer line now is stale, and ignored
@@ -214,64 +145,39 @@ _RAPDU = const(b'{"rapdu":')   # an answer line: decoded as it arrives, never he
 _LINE = const(128)  # longest control line (answer lines aside); the rest of the buffer is scratch
 
 
-class SimBoard(Hardware):
-    """The desktop board. It is its own card reader (hw.reader is hw): the chip / contactless reader
-    is only the APDU transport of the EMV kernel (docs/emv.md, section 3), the card lives in the
-    harness, and a separate object would cost the heap a class for one method."""
+class SimBoard(wasl.hw.Hardware, wasl.hw.Clock):
+    """The desktop board (made by build()). It is its own
+    - LCD (hw.lcd is hw): a character display's frame buffer, every change sent to the harness's glass;
+    - clock (hw.clock is hw): host time, optionally shifted (WASL_TIME=<unix seconds> makes the terminal
+      boot at that instant);
+    - card reader (hw.reader is hw): the chip / contactless reader is only the APDU transport of the EMV
+      kernel (docs/emv.md, section 3), the card lives in the harness;
+    - Wi-Fi station (hw.wlan is hw: the methods of network.WLAN(STA_IF) the link manager and the
+      diagnostics use), its access point switched by the harness ({"wifi": {"up": ...}}).
+    The GSM modem is on the harness side of the "modem" UART (tools/virtual/modem.py); its PPP link is
+    simppp.py's, over the host's TCP/IP."""
 
     name = "sim"
+    rows = 4
+    cols = 20
+    arabic = True       # the harness's glass is a Unicode terminal: shaped Arabic shows as it is
     apdu_timeout_ms = 5000    # no answer from the card in this time: it is treated as removed
+    printer_status = True     # the printer's RX line is wired: DLE EOT answers come back
 
-    def __init__(self):
-        Hardware.__init__(self)
-        self.lcd = TextLCD(rows=4, cols=20)
-        # WASL_PRINTER_CP864=n: the desktop printer as a model with the Arabic code page CP864 at ESC t n
-        # (bilingual receipts then print their Arabic lines as text; default: none, so as raster)
-        cp = os.getenv("WASL_PRINTER_CP864")
-        self.printer = EscPos(SimUart("printer"), cols=32, arabic_codepage=int(cp) if cp else None)
-        self.printer_status = True    # the printer's RX line is wired: DLE EOT answers come back
-        # the device's machine.WDT, measured instead of armed: a late feed is reported at once, the
-        # longest gap at exit (WASL_WDT_MS: another timeout than the device's, for a stricter test)
-        self.watchdog = Watchdog(int(os.getenv("WASL_WDT_MS") or 10000), on_late=self._late, soft=True)
-        self.clock = SimClock()
-        self.heapmap = os.getenv("WASL_HEAPMAP")   # UI states at which boards/sim/heapmap.py reports
-        self.storage_root = os.getenv("WASL_DATA") or "var/sim"
-        self.journal_root = mount_flash(self.storage_root)
-        self.powerfail = powerfail_from_env()
-        self.key_inbox = self.storage_root + "/keys"   # where tools/keyinject.py drops a key block
-        self.reader = self
-        self.card_present = False     # a chip card is in the reader, or a card in the field
-        # The control channel's one buffer, made at boot with the other buffers: control lines are
-        # assembled in its first _LINE bytes; an answer line (the only long one) is decoded into it
-        # from the start as it arrives (256 data bytes + SW1 SW2 at most); a command's hex goes out
-        # through its tail.
-        self._rx = bytearray(258)
-        self._rx_st = _IDLE
-        # The network: the board is its own Wi-Fi station (hw.wlan is hw: the methods active, connect,
-        # isconnected and status of network.WLAN below; one class fewer in the heap), its access point
-        # switched by the harness; and a GSM modem (tools/virtual/modem.py, on the harness side of the
-        # "modem" UART) whose PPP link is simppp.py's, over the host's TCP/IP.
-        self.wlan = self
-        self.ap = True          # the access point is there ({"wifi": {"up": ...}})
-        self.rssi = -58         # its signal, dBm
-        self._wifi = 0          # 0 off, 1 active, 2 associated
-        self.modem_uart = SimUart("modem", size=32, rx=128)   # AT commands are short
+    # the LCD
+    def show(self, rows):
+        rows = [r[:20] + " " * (20 - len(r[:20])) for r in rows[:4]]
+        if rows != self.frame:
+            self.frame = rows
+            emit({"ev": "lcd", "rows": rows})
 
-    @property
-    def secure_storage(self):
-        """The sim's stand-in for the encrypted NVS holding the terminal's KBPK and DUKPT state
-        (docs/keys.md): wasl.crypto.storage.FileSecureStorage, files in <WASL_DATA>/secure. Made on
-        first use."""
-        s = getattr(self, "_secure", None)
-        if s is None:
-            from wasl.crypto.storage import FileSecureStorage
+    # the clock (wasl.hw.Clock's gmtime)
+    def time(self):
+        return time.time() + self._offset
 
-            s = self._secure = FileSecureStorage(self.storage_root + "/secure")
-        return s
-
-    @secure_storage.setter
-    def secure_storage(self, s):    # None (wasl.hw.Hardware's default) means: the files above
-        self._secure = s
+    def set(self, unix):
+        """Set from the network (wasl.net.Links): the unix port's epoch is 1970 too."""
+        self._offset = unix - time.time()
 
     async def exchange(self, capdu):
         """hw.reader.exchange(): send a command APDU to the card, return its answer, SW1 SW2 included.
@@ -324,7 +230,8 @@ class SimBoard(Hardware):
         return memoryview(self._rx)[:n]
 
     # network.WLAN(STA_IF), as the link manager uses it: connect() succeeds while the access point is
-    # up; the association is lost when it goes, and comes back only by connecting again.
+    # up; the association is lost when it goes, and comes back only by connecting again. _wifi: 0 off,
+    # 1 active, 2 associated; ap: the access point is there; rssi: its signal, dBm.
     def active(self, on=None):
         if on is not None:
             self._wifi = (self._wifi or 1) if on else 0
@@ -364,12 +271,15 @@ class SimBoard(Hardware):
             emit({"ev": "link", "link": value})
         elif kind == "state":
             # live heap at each UI state (after a collection): the benchmarks read it
+            import gc
+
             gc.collect()
             emit({"ev": "state", "state": value, "heap": gc.mem_alloc()})
-            if self.heapmap and value in self.heapmap:   # tools/heapmap.py asked for a breakdown here
+            h = os.getenv("WASL_HEAPMAP")     # UI states at which tools/heapmap.py asked for a breakdown
+            if h and value in h:
                 __import__("heapmap").dump(value)
         else:
-            emit({"ev": kind, "board": self.name, "version": value})
+            emit({"ev": kind, "board": "sim", "version": value})
 
     def beep(self, tone):
         emit({"ev": "beep", "tone": tone})
@@ -378,24 +288,24 @@ class SimBoard(Hardware):
         return asyncio.create_task(self._read_stdin())
 
     def _command(self, line):
+        why = None
         try:
             cmd = json.loads(line)
         except ValueError:
-            log.warn("sim", "bad control line ignored")
-            return
+            cmd = why = "bad control line"
         if not isinstance(cmd, dict):
-            return
-        if "key" in cmd:
+            pass
+        elif "key" in cmd:
             k = cmd["key"]
             if isinstance(k, str) and k and " " not in k and " %s " % k in _KEYS:
                 self.events.post(("key", k))
             else:
-                log.warn("sim", "unknown key %r ignored", k)
+                why = "unknown key %r" % (k,)
         elif "card" in cmd:
             if isinstance(cmd["card"], dict):
                 self.events.post(("card", cmd["card"]))
             else:
-                log.warn("sim", "card event without data ignored")
+                why = "card event without data"
         elif "chip" in cmd:
             c = cmd["chip"]
             c = c.get("entry", "chip") if isinstance(c, dict) else None
@@ -403,15 +313,27 @@ class SimBoard(Hardware):
                 self.card_present = True
                 self.events.post(("card", {"entry": c}))
             else:
-                log.warn("sim", "bad chip event ignored")
+                why = "bad chip event"
         elif "uart_rx" in cmd:
             rx = cmd["uart_rx"]
             port = rx.get("port") if isinstance(rx, dict) else None
             if port == "printer" or port == "modem":
                 try:
-                    (self.printer.uart if port == "printer" else self.modem_uart).rx(bytes.fromhex(rx.get("data", "")))
+                    data = bytes.fromhex(rx.get("data", ""))
                 except ValueError:
-                    log.warn("sim", "bad uart_rx data ignored")
+                    data = None
+                    why = "bad uart_rx data"
+                if data:          # into the UART's receive ring
+                    u = self.printer.uart if port == "printer" else self.modem_uart
+                    b = u._b
+                    tx = u._tx
+                    size = len(b) - tx
+                    for c in data:
+                        if u._rc == size:
+                            u._rh = (u._rh + 1) % size
+                            u._rc -= 1
+                        b[tx + (u._rh + u._rc) % size] = c
+                        u._rc += 1
         elif "wifi" in cmd:
             w = cmd["wifi"]
             if isinstance(w, dict):
@@ -421,7 +343,7 @@ class SimBoard(Hardware):
                 if not self.ap and self._wifi:
                     self._wifi = 1      # the station loses the access point with it
             else:
-                log.warn("sim", "bad wifi event ignored")
+                why = "bad wifi event"
         elif "ppp" in cmd:
             m = sys.modules.get("simppp")    # loaded with the first data call
             if m is not None and not cmd["ppp"]:
@@ -431,6 +353,10 @@ class SimBoard(Hardware):
             self.events.post(("card_removed",))
         elif "quit" in cmd:
             self.events.stop()
+        if why:
+            from wasl import log
+
+            log.warn("sim", why + " ignored")
 
     async def _read_stdin(self):
         """Poll stdin every 10 ms like a keypad scan; assemble lines in a buffer made once. An answer
@@ -439,6 +365,8 @@ class SimBoard(Hardware):
         answer's opening quote awaited, 2 its hex digits, 3 the rest of its line, 4 the rest of a
         garbled one. k: hex digits decoded, -1 when the answer is not taken (stale, garbled or too
         long)."""
+        import select
+
         poller = select.poll()
         poller.register(sys.stdin, select.POLLIN)
         rx = self._rx
@@ -504,4 +432,39 @@ class SimBoard(Hardware):
 
 
 def build():
-    return SimBoard()
+    """The board, its devices made once, at boot."""
+    from wasl.crypto.storage import FileSecureStorage
+    from wasl.drivers.escpos import EscPos
+    from wasl.watchdog import Watchdog
+
+    hw = SimBoard()
+    hw.lcd = hw.clock = hw.reader = hw.wlan = hw
+    hw.frame = [" " * 20] * 4     # the LCD's rows as last shown
+    start = os.getenv("WASL_TIME")
+    hw._offset = int(start) - time.time() if start else 0
+    # WASL_PRINTER_CP864=n: the desktop printer as a model with the Arabic code page CP864 at ESC t n
+    # (bilingual receipts then print their Arabic lines as text; default: none, so as raster)
+    cp = os.getenv("WASL_PRINTER_CP864")
+    hw.printer = EscPos(SimUart("printer", 192, 16), cols=32, arabic_codepage=int(cp) if cp else None)
+    # the device's machine.WDT, measured instead of armed: a late feed is reported at once, the
+    # longest gap at exit (WASL_WDT_MS: another timeout than the device's, for a stricter test)
+    hw.watchdog = Watchdog(int(os.getenv("WASL_WDT_MS") or 10000), on_late=hw._late, soft=True)
+    root = hw.storage_root = DATA_ROOT
+    hw.journal_root = mount_flash(root)
+    if os.getenv("WASL_POWERCUT"):
+        hw.powerfail = __import__("simpower").hook()
+    hw.key_inbox = root + "/keys"   # where tools/keyinject.py drops a key block
+    # the sim's stand-in for the encrypted NVS holding the terminal's KBPK and DUKPT state (docs/keys.md)
+    hw.secure_storage = FileSecureStorage(root + "/secure")
+    hw.card_present = False     # a chip card is in the reader, or a card in the field
+    # The control channel's one buffer, made at boot with the other buffers: control lines are
+    # assembled in its first _LINE bytes; an answer line (the only long one) is decoded into it
+    # from the start as it arrives (256 data bytes + SW1 SW2 at most); a command's hex goes out
+    # through its tail.
+    hw._rx = bytearray(258)
+    hw._rx_st = _IDLE
+    hw.ap = True
+    hw.rssi = -58
+    hw._wifi = 0
+    hw.modem_uart = SimUart("modem", 32, 128)   # AT commands are short
+    return hw

@@ -1,6 +1,6 @@
 # Input events from the devices (keypad, card reader, harness) into one bounded queue.
 # Producers call post() (no allocation beyond the event tuple they pass; safe from a scheduled
-# callback); the UI awaits get(), which polls the queue every POLL_MS: no flag or timer objects,
+# callback); the UI awaits get(), which polls the queue every 10 ms: no flag or timer objects,
 # the same tick a keypad matrix scan runs at. Overflow policy: the newest event is dropped and
 # counted, like a keypad buffer that is full.
 import asyncio
@@ -22,9 +22,6 @@ except ImportError:  # CPython
 
     def ticks_add(a, b):
         return a + b
-
-
-POLL_MS = 10
 
 
 class EventQueue:
@@ -68,7 +65,7 @@ class EventQueue:
                 raise SystemExit  # the board asked the application to stop
             if deadline is not None and ticks_diff(deadline, ticks_ms()) <= 0:
                 return None
-            await sleep_ms(POLL_MS)
+            await sleep_ms(10)    # the poll period
         if self.stopping:
             raise SystemExit
         return self._pop()

@@ -56,21 +56,18 @@ class Hardware:
         self.wlan = None
         self.modem_uart = None
 
-    def trace(self, kind, value):
-        """Observable milestones (boot, UI state) for harnesses; no-op on a real board."""
-
-    def beep(self, tone):
-        """Buzzer: 'ok', 'error', 'key'."""
-
-    def start(self):
-        """Start the board's own asyncio tasks; return one task (or None) to cancel at shutdown."""
+    # trace(kind, value): observable milestones (boot, UI state) for harnesses; beep(tone): the buzzer
+    # ('ok', 'error', 'key'); start(): start the board's own asyncio tasks, return one task (or None) to
+    # cancel at shutdown; shutdown(code): called last, with the application's exit code. A board without
+    # them (no harness, no buzzer, no tasks) does nothing: one function for the four (each function
+    # costs the heap a code record and a function object).
+    def trace(self, *args):
         return None
+
+    beep = start = shutdown = trace
 
     def reset(self):
         """Restart the device (a software update was activated, docs/tms.md)."""
         import machine
 
         machine.reset()
-
-    def shutdown(self, code):
-        """Called last, with the application's exit code."""

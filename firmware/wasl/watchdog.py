@@ -17,10 +17,13 @@ PARK_MS = 3600000    # a technician's session (REPL, mpremote, diagnostics): an 
 
 def park(timeout_ms=PARK_MS, wdt=None):
     """The application is not running: (re)configure the WDT to timeout_ms and feed it once. On the
-    ESP32 a new machine.WDT reconfigures the running one (or starts one: reset after timeout_ms)."""
+    ESP32 a new machine.WDT reconfigures the running one (or starts one: reset after timeout_ms).
+    Returns it (Watchdog keeps it: its start and park are this)."""
     if wdt is None:
         from machine import WDT as wdt
-    wdt(timeout=timeout_ms).feed()
+    wdt = wdt(timeout=timeout_ms)
+    wdt.feed()
+    return wdt
 
 
 class Watchdog:
@@ -44,23 +47,18 @@ class Watchdog:
         self.late = 0
         self.feeds = 0
 
-    def _new(self, timeout_ms):
-        make = self._make
-        if make is None:
-            from machine import WDT as make
-        return make(timeout=timeout_ms)
-
     def start(self):
-        """Start the hardware watchdog (once): from now on it must be fed within timeout_ms."""
+        """Start the hardware watchdog (once), fed: from now on it must be fed within timeout_ms."""
         if self._wdt is None and not self.soft:
-            self._wdt = self._new(self.timeout_ms)
+            self._wdt = park(self.timeout_ms, self._make)
         return self
 
     def feed(self):
-        if self._wdt is None:
-            self.start()
-        if self._wdt is not None:
-            self._wdt.feed()
+        w = self._wdt
+        if w is None:
+            self.start()      # made and fed
+        else:
+            w.feed()
         now = self._ticks()
         last = self._last
         self._last = now
@@ -86,8 +84,7 @@ class Watchdog:
         stopped is no stall of its loop."""
         self._last = None
         if self._wdt is not None:
-            self._wdt = self._new(timeout_ms)
-            self._wdt.feed()
+            self._wdt = park(timeout_ms, self._make)
 
     def report(self):
         return {"timeout_ms": self.timeout_ms, "period_ms": self.period_ms, "longest_ms": self.longest_ms,
