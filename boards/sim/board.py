@@ -5,12 +5,13 @@
 # reader only carries APDUs over the control channel.
 #
 # This module is resident in every state of every scenario, so it holds only what a running terminal
-# uses, in as few classes and functions as make sense: each function costs the heap about 100 bytes
-# (its code record and function object), each class a type and a dictionary, each global a slot, and
-# every name (never freed) 11 bytes plus its characters. The board object is its own LCD, clock, card
-# reader and Wi-Fi station: a separate object would be a class for a handful of methods. Rare parts
-# are loaded when first needed: the power-fail injection (simpower.py), the PPP stand-in (simppp.py),
-# the heap breakdown (heapmap.py).
+# uses, in as few classes and functions as make sense. From the ROMFS image (code stays in flash), on
+# the unix port: a function costs the heap about 50 bytes (function object, dictionary slot), a class
+# about 250 (type, dictionary), a string constant longer than 10 characters or any bytes constant 32
+# (its object), a name (never freed) an 11-byte pool entry. The board object is its own flash chip,
+# LCD, clock, card reader and Wi-Fi station: a separate object would be a class for a handful of
+# methods. Rare parts are loaded when first needed: the power-fail injection (simpower.py), the PPP
+# stand-in (simppp.py), the heap breakdown (heapmap.py); the modem UART's buffer is made by its first use.
 import asyncio
 import json
 import os
@@ -35,19 +36,26 @@ def emit(obj):
 
 class SimUart:
     """The host end of a UART: bytes written by a driver go to the harness's virtual device
-    (tools/virtual/) in chunks of at most `size` bytes (192 for the printer), like a UART's TX FIFO,
+    (tools/virtual/) in chunks of at most `size` bytes (128 for the printer, the ESP32 UART's TX FIFO),
     and on flush() (machine.UART.flush() waits for the bytes to leave on the device). Like a real UART
     driver it allocates nothing per byte: each byte is hex-encoded as it is written, into a buffer made
-    once. What the device sends back (a printer's status bytes, a modem's answers), from the control
-    channel's {"uart_rx": {"port": ..., "data": hex}} lines, waits in a ring of `rx` bytes at the end of
-    the same buffer (SimBoard._command fills it), the oldest lost when full."""
+    once, at its first use (the modem's only when GSM is used). What the device sends back (a printer's
+    status bytes, a modem's answers), from the control channel's {"uart_rx": {"port": ..., "data": hex}}
+    lines, waits in a ring of `rx` bytes at the end of the same buffer (SimBoard._command fills it), the
+    oldest lost when full."""
 
     def __init__(self, port, size, rx):
         self.port = port
         self._tx = 2 * size   # the hex area, then the ring
-        self._b = bytearray(2 * size + rx)
+        self._b = rx          # the ring's size until the buffer is made (buf())
         self._n = 0           # hex digits waiting in the hex area
         self._rh = self._rc = 0
+
+    def buf(self):
+        b = self._b
+        if type(b) is int:
+            b = self._b = bytearray(self._tx + b)
+        return b
 
     def any(self):
         if self._n:         # a real UART has sent its bytes by the time anyone waits for an answer
@@ -56,17 +64,18 @@ class SimUart:
 
     def readinto(self, buf, n=None):
         n = min(len(buf) if n is None else n, self._rc)
-        b = self._b
-        tx = self._tx
-        size = len(b) - tx
-        for i in range(n):
-            buf[i] = b[tx + self._rh]
-            self._rh = (self._rh + 1) % size
-        self._rc -= n
+        if n:
+            b = self._b
+            tx = self._tx
+            size = len(b) - tx
+            for i in range(n):
+                buf[i] = b[tx + self._rh]
+                self._rh = (self._rh + 1) % size
+            self._rc -= n
         return n or None
 
     def write(self, data):
-        hx = self._b
+        hx = self.buf()
         full = self._tx
         n = self._n
         for i in range(len(data)):
@@ -90,50 +99,31 @@ class SimUart:
         out.write(self.port)
         out.write(b'", "data": "')
         out.write(memoryview(self._b)[:n])
-        out.write(b'"}\n')
+        out.write('"}\n')
         self._n = 0
 
 
-class FileBlockDevice:
-    """A flash chip for littlefs, kept in a host file `f` (mount_flash): 128 erase blocks of 4 KB,
-    written in place, so a process killed mid-write leaves exactly what a power cut would (littlefs
-    copes with that)."""
-
-    def readblocks(self, n, buf, off=0):
-        self.f.seek(n * 4096 + off)
-        self.f.readinto(buf)
-
-    def writeblocks(self, n, buf, off=0):
-        f = self.f
-        f.seek(n * 4096 + off)
-        f.write(buf)
-        f.flush()
-
-    def ioctl(self, op, arg):
-        # 4: block count, 5: block size; 6 (erase) and the rest: nothing to do (a real NOR flash sets an
-        # erased block to 0xFF; littlefs does not rely on it)
-        return 128 if op == 4 else 4096 if op == 5 else 0
-
-
-def mount_flash(data_dir):
-    """littlefs on the sim's flash image, mounted at /flash (formatted on first use)."""
+def mount_flash(data_dir, dev=None):
+    """littlefs on the sim's flash image, mounted at /flash (formatted on first use). dev: the board
+    (the flash chip's driver); without one (tools/upy/), a board made for it alone."""
     import vfs
 
-    bdev = FileBlockDevice()
+    if dev is None:
+        dev = SimBoard()
     path = data_dir + "/flash.img"
     try:
-        bdev.f = open(path, "r+b")
+        dev._flash = open(path, "r+b")
     except OSError:
-        f = bdev.f = open(path, "w+b")
+        f = dev._flash = open(path, "w+b")
         erased = b"\xff" * 256
         for _ in range(4096 * 128 // 256):
             f.write(erased)
         f.flush()
     try:
-        vfs.mount(vfs.VfsLfs2(bdev), JOURNAL_ROOT)
+        vfs.mount(vfs.VfsLfs2(dev), JOURNAL_ROOT)
     except OSError:
-        vfs.VfsLfs2.mkfs(bdev)
-        vfs.mount(vfs.VfsLfs2(bdev), JOURNAL_ROOT)
+        vfs.VfsLfs2.mkfs(dev)
+        vfs.mount(vfs.VfsLfs2(dev), JOURNAL_ROOT)
     return JOURNAL_ROOT
 
 
@@ -147,6 +137,7 @@ _LINE = const(128)  # longest control line (answer lines aside); the rest of the
 
 class SimBoard(wasl.hw.Hardware, wasl.hw.Clock):
     """The desktop board (made by build()). It is its own
+    - flash chip, for littlefs (mount_flash);
     - LCD (hw.lcd is hw): a character display's frame buffer, every change sent to the harness's glass;
     - clock (hw.clock is hw): host time, optionally shifted (WASL_TIME=<unix seconds> makes the terminal
       boot at that instant);
@@ -164,11 +155,12 @@ class SimBoard(wasl.hw.Hardware, wasl.hw.Clock):
     apdu_timeout_ms = 5000    # no answer from the card in this time: it is treated as removed
     printer_status = True     # the printer's RX line is wired: DLE EOT answers come back
 
-    # the LCD
+    # the LCD: frame is what it shows, its 4 rows of 20 characters end to end
     def show(self, rows):
         rows = [r[:20] + " " * (20 - len(r[:20])) for r in rows[:4]]
-        if rows != self.frame:
-            self.frame = rows
+        f = "".join(rows)
+        if f != self.frame:
+            self.frame = f
             emit({"ev": "lcd", "rows": rows})
 
     # the clock (wasl.hw.Clock's gmtime)
@@ -178,6 +170,25 @@ class SimBoard(wasl.hw.Hardware, wasl.hw.Clock):
     def set(self, unix):
         """Set from the network (wasl.net.Links): the unix port's epoch is 1970 too."""
         self._offset = unix - time.time()
+
+    # the flash chip for littlefs (mount_flash), kept in a host file (_flash): 128 erase blocks of 4 KB,
+    # written in place, so a process killed mid-write leaves exactly what a power cut would (littlefs
+    # copes with that)
+    def readblocks(self, n, buf, off=0):
+        f = self._flash
+        f.seek(n * 4096 + off)
+        f.readinto(buf)
+
+    def writeblocks(self, n, buf, off=0):
+        f = self._flash
+        f.seek(n * 4096 + off)
+        f.write(buf)
+        f.flush()
+
+    def ioctl(self, op, arg):
+        # 4: block count, 5: block size; 6 (erase) and the rest: nothing to do (a real NOR flash sets an
+        # erased block to 0xFF; littlefs does not rely on it)
+        return 128 if op == 4 else 4096 if op == 5 else 0
 
     async def exchange(self, capdu):
         """hw.reader.exchange(): send a command APDU to the card, return its answer, SW1 SW2 included.
@@ -208,7 +219,7 @@ class SimBoard(wasl.hw.Hardware, wasl.hw.Clock):
                 out.write(memoryview(buf)[_LINE:j])
                 i += 65
             self._rx_st = _WAIT
-            out.write(b'"}\n')
+            out.write('"}\n')
             start = time.ticks_ms()
             try:
                 while self._rx_st == _WAIT:
@@ -258,7 +269,8 @@ class SimBoard(wasl.hw.Hardware, wasl.hw.Clock):
     def status(self, what=None):
         if what == "rssi":
             return self.rssi
-        return (1000, 201, 1010)[self._wifi]   # network.STAT_IDLE, STAT_NO_AP_FOUND, STAT_GOT_IP
+        w = self._wifi     # network.STAT_IDLE, STAT_NO_AP_FOUND, STAT_GOT_IP
+        return 1000 if w == 0 else 201 if w == 1 else 1010
 
     def ppp(self, uart):
         """The PPP hook (docs/modem.md, section 1): simppp.SimPPP, the host's TCP/IP behind it."""
@@ -325,7 +337,7 @@ class SimBoard(wasl.hw.Hardware, wasl.hw.Clock):
                     why = "bad uart_rx data"
                 if data:          # into the UART's receive ring
                     u = self.printer.uart if port == "printer" else self.modem_uart
-                    b = u._b
+                    b = u.buf()
                     tx = u._tx
                     size = len(b) - tx
                     for c in data:
@@ -439,18 +451,20 @@ def build():
 
     hw = SimBoard()
     hw.lcd = hw.clock = hw.reader = hw.wlan = hw
-    hw.frame = [" " * 20] * 4     # the LCD's rows as last shown
+    hw.frame = " " * 80     # the LCD: blank
     start = os.getenv("WASL_TIME")
     hw._offset = int(start) - time.time() if start else 0
     # WASL_PRINTER_CP864=n: the desktop printer as a model with the Arabic code page CP864 at ESC t n
     # (bilingual receipts then print their Arabic lines as text; default: none, so as raster)
     cp = os.getenv("WASL_PRINTER_CP864")
-    hw.printer = EscPos(SimUart("printer", 192, 16), cols=32, arabic_codepage=int(cp) if cp else None)
+    u = SimUart("printer", 128, 16)
+    u.buf()     # made at boot, with the other long-lived buffers
+    hw.printer = EscPos(u, cols=32, arabic_codepage=int(cp) if cp else None)
     # the device's machine.WDT, measured instead of armed: a late feed is reported at once, the
     # longest gap at exit (WASL_WDT_MS: another timeout than the device's, for a stricter test)
     hw.watchdog = Watchdog(int(os.getenv("WASL_WDT_MS") or 10000), on_late=hw._late, soft=True)
     root = hw.storage_root = DATA_ROOT
-    hw.journal_root = mount_flash(root)
+    hw.journal_root = mount_flash(root, hw)
     if os.getenv("WASL_POWERCUT"):
         hw.powerfail = __import__("simpower").hook()
     hw.key_inbox = root + "/keys"   # where tools/keyinject.py drops a key block
