@@ -46,16 +46,10 @@ class SimUart:
 
     def __init__(self, port, size, rx):
         self.port = port
-        self._tx = 2 * size   # the hex area, then the ring
-        self._b = rx          # the ring's size until the buffer is made (buf())
+        self.size = size      # bytes a line: the buffer's first 2 * size bytes take their hex, then the ring
+        self.buf = rx         # the ring's size, until the buffer is made by the first write or byte received
         self._n = 0           # hex digits waiting in the hex area
         self._rh = self._rc = 0
-
-    def buf(self):
-        b = self._b
-        if type(b) is int:
-            b = self._b = bytearray(self._tx + b)
-        return b
 
     def any(self):
         if self._n:         # a real UART has sent its bytes by the time anyone waits for an answer
@@ -65,8 +59,8 @@ class SimUart:
     def readinto(self, buf, n=None):
         n = min(len(buf) if n is None else n, self._rc)
         if n:
-            b = self._b
-            tx = self._tx
+            b = self.buf
+            tx = 2 * self.size
             size = len(b) - tx
             for i in range(n):
                 buf[i] = b[tx + self._rh]
@@ -75,8 +69,10 @@ class SimUart:
         return n or None
 
     def write(self, data):
-        hx = self.buf()
-        full = self._tx
+        hx = self.buf
+        full = 2 * self.size
+        if type(hx) is int:
+            hx = self.buf = bytearray(full + hx)
         n = self._n
         for i in range(len(data)):
             b = data[i]
@@ -98,32 +94,32 @@ class SimUart:
         out.write(b'{"ev": "uart", "port": "')
         out.write(self.port)
         out.write(b'", "data": "')
-        out.write(memoryview(self._b)[:n])
+        out.write(memoryview(self.buf)[:n])
         out.write('"}\n')
         self._n = 0
 
 
-def mount_flash(data_dir, dev=None):
-    """littlefs on the sim's flash image, mounted at /flash (formatted on first use). dev: the board
+def mount_flash(data_dir, hw=None):
+    """littlefs on the sim's flash image, mounted at /flash (formatted on first use). hw: the board
     (the flash chip's driver); without one (tools/upy/), a board made for it alone."""
     import vfs
 
-    if dev is None:
-        dev = SimBoard()
+    if hw is None:
+        hw = SimBoard()
     path = data_dir + "/flash.img"
     try:
-        dev._flash = open(path, "r+b")
+        hw.file = open(path, "r+b")
     except OSError:
-        f = dev._flash = open(path, "w+b")
+        f = hw.file = open(path, "w+b")
         erased = b"\xff" * 256
         for _ in range(4096 * 128 // 256):
             f.write(erased)
         f.flush()
     try:
-        vfs.mount(vfs.VfsLfs2(dev), JOURNAL_ROOT)
+        vfs.mount(vfs.VfsLfs2(hw), JOURNAL_ROOT)
     except OSError:
-        vfs.VfsLfs2.mkfs(dev)
-        vfs.mount(vfs.VfsLfs2(dev), JOURNAL_ROOT)
+        vfs.VfsLfs2.mkfs(hw)
+        vfs.mount(vfs.VfsLfs2(hw), JOURNAL_ROOT)
     return JOURNAL_ROOT
 
 
@@ -171,16 +167,16 @@ class SimBoard(wasl.hw.Hardware, wasl.hw.Clock):
         """Set from the network (wasl.net.Links): the unix port's epoch is 1970 too."""
         self._offset = unix - time.time()
 
-    # the flash chip for littlefs (mount_flash), kept in a host file (_flash): 128 erase blocks of 4 KB,
+    # the flash chip for littlefs (mount_flash), kept in a host file (file): 128 erase blocks of 4 KB,
     # written in place, so a process killed mid-write leaves exactly what a power cut would (littlefs
     # copes with that)
     def readblocks(self, n, buf, off=0):
-        f = self._flash
+        f = self.file
         f.seek(n * 4096 + off)
         f.readinto(buf)
 
     def writeblocks(self, n, buf, off=0):
-        f = self._flash
+        f = self.file
         f.seek(n * 4096 + off)
         f.write(buf)
         f.flush()
@@ -337,8 +333,10 @@ class SimBoard(wasl.hw.Hardware, wasl.hw.Clock):
                     why = "bad uart_rx data"
                 if data:          # into the UART's receive ring
                     u = self.printer.uart if port == "printer" else self.modem_uart
-                    b = u.buf()
-                    tx = u._tx
+                    b = u.buf
+                    tx = 2 * u.size
+                    if type(b) is int:
+                        b = u.buf = bytearray(tx + b)
                     size = len(b) - tx
                     for c in data:
                         if u._rc == size:
@@ -458,7 +456,7 @@ def build():
     # (bilingual receipts then print their Arabic lines as text; default: none, so as raster)
     cp = os.getenv("WASL_PRINTER_CP864")
     u = SimUart("printer", 128, 16)
-    u.buf()     # made at boot, with the other long-lived buffers
+    u.write(b"")    # its buffer made now, at boot, with the other long-lived buffers
     hw.printer = EscPos(u, cols=32, arabic_codepage=int(cp) if cp else None)
     # the device's machine.WDT, measured instead of armed: a late feed is reported at once, the
     # longest gap at exit (WASL_WDT_MS: another timeout than the device's, for a stricter test)
