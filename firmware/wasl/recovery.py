@@ -3,7 +3,6 @@
 from wasl import log
 from wasl.txn.batch import approved
 from wasl.txn.online import clear_reversal
-from wasl.txn.sale import print_receipts
 
 
 async def recover(term):
@@ -28,4 +27,6 @@ async def recover(term):
             key = await ui.message([ui.t(t["ty"]), ui.t("approved"), ui.fit(ui.money(t["a"], term.params), "r"),
                                     ui.t("unprinted")], term.params.result_timeout_s, "error", "unprinted")
             if key != "CANCEL":
+                from wasl.txn.receipt import print_receipts    # loaded to print, unloads itself
+
                 await print_receipts(term, t, missing)

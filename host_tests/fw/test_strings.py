@@ -1,7 +1,7 @@
 # wasl.ui.strings: the language tables agree with each other, the screen and the host interface.
 from fwtest import ROOT, raises, read_text
-from wasl.host.messages import APPROVED, ENTRY_MODE, text_key
-from wasl.ui.strings import DEFAULT, LANGUAGES, RTL, Table, table
+from wasl.host.messages import APPROVED, ENTRY_MODE
+from wasl.ui.strings import DEFAULT, LANGUAGES, RTL, Table, table, text_key
 
 SCREEN_COLS = 20
 RECEIPT_COLS = 32

@@ -20,7 +20,8 @@ async def _inquire(term):
     from wasl.host.admin import bill_inquiry
     from wasl.host.iso8583 import CodecError
     from wasl.host.link import LinkError
-    from wasl.host.messages import APPROVED, text_key
+    from wasl.host.messages import APPROVED
+    from wasl.ui.strings import text_key
     from wasl.txn import online
     from wasl.txn.batchops import take_stan
     from wasl.txn.gate import gate, link_failed

@@ -29,6 +29,7 @@ from wasl import log, unload
 from wasl.money import format_amount
 from wasl.txn.batch import OFFLINE
 from wasl.txn.batch import approved as batch_approved
+from wasl.ui.strings import text_key
 
 HEADER = const("""|c|B?|=merchant_name|
 *address|c||=line|
@@ -68,12 +69,6 @@ signature|l||=rule|
 |c||@copy|
 customer|c||r_keep|
 customer|c||r_thanks|""")
-
-def text_key(rc, tr):
-    """The translation key of a response code's words (as wasl.host.messages.text_key)."""
-    key = "rc_" + rc
-    return key if tr.get(key) is not None else "rc_refused"
-
 
 def _lr(left, right, cols):
     gap = cols - len(left) - len(right)

@@ -2,7 +2,7 @@
 # an invoice number of the open batch, printed as a duplicate (journal "prt" c "d"). Loaded when chosen.
 from wasl.txn.batchops import find
 from wasl.txn.receipt import tables, txn_receipt
-from wasl.txn.sale import print_copy, receipt_printer
+from wasl.txn.receipt import print_copy, receipt_printer
 from wasl.ui.prompts import choose, enter_digits
 from wasl.ui.screen import CANCELLED, TIMED_OUT
 

@@ -299,7 +299,7 @@ async def conclude(term, t, rc):
     elif approved:
         rows = (ui.t("approved"), ui.money(t["a"], p), ui.t("auth_code") + " " + t.get("au", ""))
     else:
-        from wasl.host.messages import text_key
+        from wasl.ui.strings import text_key
 
         rows = (ui.t("declined"), ui.t(text_key(rc, ui.tr)), "(%s)" % rc)
     ui.state("approved" if approved else "declined")
@@ -310,25 +310,7 @@ async def conclude(term, t, rc):
     if due is not None:             # card_transaction prints them when the card's code has gone
         due.append((t, rows))
     else:
+        from wasl.txn.receipt import print_receipts
+
         await print_receipts(term, t, None, rows)
     return t
-
-
-# The printing side lives in wasl.txn.receipt, loaded for the printing only; the menu (print_copy,
-# receipt_printer) and the recovery at boot (print_receipts) reach it through these.
-async def print_copy(term, lines, rows=None, printer=None):
-    from wasl.txn import receipt
-
-    return await receipt.print_copy(term, lines, rows, printer)
-
-
-def receipt_printer(term, ar):
-    from wasl.txn import receipt
-
-    return receipt.receipt_printer(term, ar)
-
-
-async def print_receipts(term, t, copies=None, rows=None):
-    from wasl.txn import receipt
-
-    return await receipt.print_receipts(term, t, copies, rows)

@@ -19,7 +19,8 @@ async def settle(term):
     unload("wasl.host.admin")
     if isinstance(rc, dict):
         return rc
-    from wasl.host.messages import APPROVED, text_key
+    from wasl.host.messages import APPROVED
+    from wasl.ui.strings import text_key
 
     if rc != APPROVED:
         await ui.message([ui.t("settle_failed"), ui.t(text_key(rc, ui.tr)), "(%s)" % rc], p.result_timeout_s,
@@ -123,7 +124,7 @@ async def _z_report(term):
     from wasl.host.messages import stamp
     from wasl.txn.receipt import tables
     from wasl.txn.report import totals_report
-    from wasl.txn.sale import print_copy, receipt_printer
+    from wasl.txn.receipt import print_copy, receipt_printer
 
     ui = term.ui
     p = term.params

@@ -3,7 +3,7 @@
 from wasl.host.messages import stamp
 from wasl.txn.receipt import tables
 from wasl.txn.report import totals_report
-from wasl.txn.sale import print_copy, receipt_printer
+from wasl.txn.receipt import print_copy, receipt_printer
 
 
 async def x_report(term):

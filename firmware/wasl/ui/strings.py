@@ -34,6 +34,13 @@ class Table:
         return [ln.split("=", 1)[0] for ln in self._text.split("\n") if ln]
 
 
+def text_key(rc, tr):
+    """The key of a host response code's words in table tr: "rc_<code>", or "rc_refused" for a code
+    without words (docs/host-interface.md, section 7)."""
+    key = "rc_" + rc
+    return key if tr.get(key) is not None else "rc_refused"
+
+
 def table(lang, keep=None):
     """The language's table; the modules of languages other than lang and keep are dropped from RAM."""
     import sys
